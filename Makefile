@@ -1,0 +1,45 @@
+# The two commands: `make run` and `make test`. Everything else is a helper they share.
+SHELL := /bin/bash
+VENV := .venv
+STARPASS := $(VENV)/bin/starpass
+PYTHON := $(VENV)/bin/python
+
+.PHONY: setup run test db psql lint pgtap pytest bench
+
+setup:
+	@scripts/setup.sh
+
+run: setup
+	@$(STARPASS) db up
+	@$(STARPASS) db migrate
+	@exec $(STARPASS) serve
+
+db: setup
+	@$(STARPASS) db up
+	@$(STARPASS) db migrate
+	@$(STARPASS) db url
+
+psql: setup
+	@$(STARPASS) db psql
+
+lint: setup
+	$(VENV)/bin/ruff check app tests
+	$(VENV)/bin/ruff format --check app tests
+	$(VENV)/bin/mypy
+
+# One throwaway cluster for both runners; each run exits non-zero when any test fails.
+test: setup lint
+	@$(PYTHON) -m tests.harness -- bash -c '\
+	  pg_prove --ext .sql -r --timer db/tests; pgtap=$$?; \
+	  $(VENV)/bin/pytest; pytest=$$?; \
+	  echo "pgTAP exit $$pgtap, pytest exit $$pytest"; \
+	  exit $$(( pgtap || pytest ))'
+
+pgtap: setup
+	@$(PYTHON) -m tests.harness -- pg_prove --ext .sql -r --timer db/tests
+
+pytest: setup
+	@$(VENV)/bin/pytest
+
+bench: setup
+	@$(PYTHON) -m tests.harness -- $(PYTHON) -m tests.bench

@@ -1,0 +1,70 @@
+"""The aiohttp application behind `starpass serve`."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import structlog
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from psycopg_pool import AsyncConnectionPool
+
+from app.api import health
+from app.api.keys import POOL, SETTINGS
+from app.api.problems import Handler, problem_middleware
+from app.config import Settings
+from app.db.pool import create_pool
+from app.logs import get_logger
+
+MAX_BODY_BYTES = 16 * 1024
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+log = get_logger("app.access")
+
+
+@web.middleware
+async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    incoming = request.headers.get("X-Request-Id", "")
+    request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    request["request_id"] = request_id
+    with structlog.contextvars.bound_contextvars(request_id=request_id):
+        response = await handler(request)
+    response.headers["X-Request-Id"] = request_id
+    return response
+
+
+class AccessLogger(AbstractAccessLogger):
+    """One structured line per request; never the body, query string or headers."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, duration: float) -> None:
+        log.info(
+            "http_request",
+            request_id=request.get("request_id"),
+            method=request.method,
+            path=request.path,
+            status=response.status,
+            duration_ms=round(duration * 1000, 2),
+        )
+
+
+def create_app(settings: Settings, pool: AsyncConnectionPool | None = None) -> web.Application:
+    app = web.Application(
+        middlewares=[request_id_middleware, problem_middleware], client_max_size=MAX_BODY_BYTES
+    )
+    app[SETTINGS] = settings
+    app[POOL] = pool or create_pool(settings)
+    app.add_routes(health.routes)
+    app.cleanup_ctx.append(_pool_lifecycle)
+    return app
+
+
+async def _pool_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    pool = app[POOL]
+    started = time.monotonic()
+    # Start serving even while the database is down: /readyz reports it, the pool reconnects.
+    await pool.open(wait=False)
+    log.info("pool_opening", name=pool.name, elapsed_ms=round((time.monotonic() - started) * 1000))
+    yield
+    await pool.close()

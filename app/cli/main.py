@@ -1,0 +1,214 @@
+"""`starpass`: serve the application and operate its database."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import sys
+
+import psycopg
+from aiohttp import web
+from psycopg import sql
+from pydantic import ValidationError
+
+from app.config import Settings, get_settings
+from app.db import cluster as db_cluster
+from app.db.cluster import APP_DATABASE, Cluster, ClusterError
+from app.db.migrate import migrate
+from app.logs import configure_logging
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        print(f"starpass: invalid configuration:\n{exc}", file=sys.stderr)
+        return 2
+    try:
+        result: int = args.handler(settings, args)
+    except (ClusterError, psycopg.Error, RuntimeError) as exc:
+        print(f"starpass: {exc}", file=sys.stderr)
+        return 1
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="starpass", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the HTTP service until Ctrl-C")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.set_defaults(handler=cmd_serve)
+
+    db = commands.add_parser("db", help="the database: embedded cluster, migrations, psql")
+    db_commands = db.add_subparsers(required=True, metavar="ACTION")
+    db_commands.add_parser("up", help="create and start the embedded cluster").set_defaults(
+        handler=cmd_db_up
+    )
+    db_commands.add_parser("down", help="stop the embedded cluster").set_defaults(
+        handler=cmd_db_down
+    )
+    db_commands.add_parser("status", help="is the database up, and where").set_defaults(
+        handler=cmd_db_status
+    )
+    url = db_commands.add_parser("url", help="print the app's connection URL")
+    url.add_argument("--admin", action="store_true", help="the superuser URL instead")
+    url.set_defaults(handler=cmd_db_url)
+    psql_cmd = db_commands.add_parser("psql", help="psql as admin (or --app), pepper set")
+    psql_cmd.add_argument("--app", action="store_true", help="connect as starpass_app")
+    psql_cmd.set_defaults(handler=cmd_db_psql)
+    db_commands.add_parser("migrate", help="apply migrations, functions, grants").set_defaults(
+        handler=cmd_db_migrate
+    )
+    reset = db_commands.add_parser("reset", help="drop and recreate the embedded app database")
+    reset.add_argument("--yes", action="store_true", help="confirm: all data is lost")
+    reset.set_defaults(handler=cmd_db_reset)
+
+    commands.add_parser(
+        "dev-env", help="print a .env with fresh development secrets"
+    ).set_defaults(handler=cmd_dev_env)
+    return parser
+
+
+def _embedded(settings: Settings) -> Cluster | None:
+    """The embedded cluster, or None when DATABASE_URL points elsewhere."""
+    if settings.database_url:
+        return None
+    return Cluster.for_project(settings)
+
+
+def cmd_db_up(settings: Settings, args: argparse.Namespace) -> int:
+    cluster = _embedded(settings)
+    if cluster is None:
+        print("DATABASE_URL is set: using that server, not starting one")
+        return 0
+    if cluster.init():
+        print(f"created cluster in {cluster.data_dir}")
+    print("started PostgreSQL" if cluster.start() else "PostgreSQL already running")
+    if cluster.ensure_app_database():
+        print(f"created database {APP_DATABASE}")
+    return 0
+
+
+def cmd_db_down(settings: Settings, args: argparse.Namespace) -> int:
+    cluster = _embedded(settings)
+    if cluster is None:
+        print("DATABASE_URL is set: nothing embedded to stop")
+        return 0
+    print("stopped PostgreSQL" if cluster.stop() else "PostgreSQL was not running")
+    return 0
+
+
+def cmd_db_status(settings: Settings, args: argparse.Namespace) -> int:
+    cluster = _embedded(settings)
+    if cluster is None:
+        print("external server (DATABASE_URL)")
+        try:
+            with psycopg.connect(db_cluster.app_url(settings), connect_timeout=5) as conn:
+                version = conn.execute("SHOW server_version").fetchone()
+            print(f"reachable: PostgreSQL {version[0] if version else '?'}")
+            return 0
+        except psycopg.Error as exc:
+            print(f"not reachable: {exc}")
+            return 1
+    running = cluster.is_running()
+    print(f"embedded cluster: {'running' if running else 'stopped'}")
+    print(f"  data directory: {cluster.data_dir}")
+    print(f"  socket directory: {cluster.socket_dir}, port {cluster.port} (TCP on 127.0.0.1)")
+    print(f"  server log: {cluster.log_file}")
+    print(f"  app URL: {cluster.url()}")
+    print(f"  admin URL: {cluster.admin_url()}")
+    print(f"  TCP passwords: {cluster.credentials_file}")
+    return 0 if running else 3
+
+
+def cmd_db_url(settings: Settings, args: argparse.Namespace) -> int:
+    print(db_cluster.admin_url(settings) if args.admin else db_cluster.app_url(settings))
+    return 0
+
+
+def cmd_db_psql(settings: Settings, args: argparse.Namespace) -> int:
+    url = db_cluster.app_url(settings) if args.app else db_cluster.admin_url(settings)
+    env = dict(os.environ)
+    if settings.promo_secret_pepper is not None:
+        # PGOPTIONS keeps the pepper out of the command line (and so out of `ps`).
+        pepper = settings.promo_secret_pepper.get_secret_value()
+        env["PGOPTIONS"] = f"-c promo.pepper={pepper}"
+    psql = shutil.which("psql") or "psql"
+    os.execvpe(psql, [psql, url], env)  # noqa: S606 - replaces this process with psql on purpose
+    return 0  # pragma: no cover
+
+
+def cmd_db_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    cluster = _embedded(settings)
+    if cluster is not None and not cluster.is_running():
+        print("starpass: the embedded database is not running: `starpass db up`", file=sys.stderr)
+        return 1
+    report = migrate(db_cluster.admin_url(settings))
+    if cluster is not None:
+        cluster.set_app_password()
+    for line in report.lines():
+        print(line)
+    return 0
+
+
+def cmd_db_reset(settings: Settings, args: argparse.Namespace) -> int:
+    cluster = _embedded(settings)
+    if cluster is None:
+        print("starpass: reset only works on the embedded cluster", file=sys.stderr)
+        return 1
+    if not args.yes:
+        print("starpass: this drops all data in the embedded database; add --yes", file=sys.stderr)
+        return 1
+    cluster.init()
+    cluster.start()
+    with psycopg.connect(cluster.admin_url("postgres"), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(APP_DATABASE))
+        )
+    print(f"dropped database {APP_DATABASE}")
+    cluster.ensure_app_database()
+    print(f"created database {APP_DATABASE}")
+    return cmd_db_migrate(settings, args)
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from app.api.app import AccessLogger, create_app
+
+    configure_logging(settings.starpass_log_level)
+    if settings.promo_secret_pepper is None:
+        print("starpass: PROMO_SECRET_PEPPER is not set (at least 32 bytes)", file=sys.stderr)
+        return 2
+    web.run_app(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        access_log_class=AccessLogger,
+        print=lambda message: print(message, file=sys.stderr),
+        shutdown_timeout=10,
+    )
+    return 0
+
+
+def cmd_dev_env(settings: Settings, args: argparse.Namespace) -> int:
+    tokens = [
+        {
+            "name": "dev-admin",
+            "token": secrets.token_urlsafe(32),
+            "scopes": ["promo:redeem", "promo:admin"],
+        }
+    ]
+    print("# Development secrets generated by `starpass dev-env`; never use them in production.")
+    print(f"PROMO_SECRET_PEPPER={secrets.token_urlsafe(48)}")
+    print(f"INTERNAL_API_TOKENS_JSON='{json.dumps(tokens)}'")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""All settings in one typed object, read from the environment and a git-ignored `.env`."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIN_PEPPER_BYTES = 32
+MIN_TOKEN_CHARS = 32
+
+
+class ApiToken(BaseModel):
+    """One internal API caller: its name becomes the audit actor."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+    token: SecretStr
+    scopes: frozenset[str]
+
+    @field_validator("token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < MIN_TOKEN_CHARS:
+            raise ValueError(f"token must be at least {MIN_TOKEN_CHARS} characters")
+        return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=PROJECT_ROOT / ".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Application database (role starpass_app). Unset: the embedded cluster.
+    database_url: str | None = None
+    # Superuser or owner URL for migrations. Unset: DATABASE_URL, else the embedded cluster.
+    database_admin_url: str | None = None
+    promo_secret_pepper: SecretStr | None = None
+    internal_api_tokens_json: str = "[]"
+
+    # Embedded PostgreSQL (ignored when DATABASE_URL is set).
+    starpass_db_dir: Path = PROJECT_ROOT / "var" / "pg"
+    starpass_db_port: int = Field(default=54329, ge=1024, le=65535)
+    starpass_pg_bindir: Path = Path("/usr/lib/postgresql/15/bin")
+
+    starpass_db_pool_min: int = Field(default=1, ge=0)
+    starpass_db_pool_max: int = Field(default=10, ge=1)
+    starpass_log_level: str = "INFO"
+
+    @field_validator("promo_secret_pepper")
+    @classmethod
+    def _pepper_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < MIN_PEPPER_BYTES:
+            raise ValueError(f"PROMO_SECRET_PEPPER must be at least {MIN_PEPPER_BYTES} bytes")
+        return value
+
+    @field_validator("internal_api_tokens_json")
+    @classmethod
+    def _tokens_parse(cls, value: str) -> str:
+        cls.parse_tokens(value)
+        return value
+
+    @staticmethod
+    def parse_tokens(raw: str) -> list[ApiToken]:
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"INTERNAL_API_TOKENS_JSON is not valid JSON: {exc.msg}") from None
+        if not isinstance(data, list):
+            raise ValueError("INTERNAL_API_TOKENS_JSON must be a JSON array of tokens")
+        return [ApiToken.model_validate(item) for item in data]
+
+    @property
+    def api_tokens(self) -> list[ApiToken]:
+        return self.parse_tokens(self.internal_api_tokens_json)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

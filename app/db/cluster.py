@@ -1,0 +1,302 @@
+"""A project-local PostgreSQL 15 cluster: the embedded database of `make run` and of the tests.
+
+initdb and postgres refuse to run as root; as root the cluster runs as the `postgres` system
+user. Unix socket paths are limited to about 100 bytes, so the socket lives in a short
+directory under /tmp named after a hash of the data directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pwd
+import secrets
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import psycopg
+from psycopg import sql
+
+from app.config import Settings
+
+SUPERUSER = "postgres"
+APP_DATABASE = "starpass"
+APP_ROLE = "starpass_app"
+SERVICE_USER = "postgres"
+
+
+class ClusterError(RuntimeError):
+    pass
+
+
+def build_url(user: str, database: str, host: str, port: int, password: str | None = None) -> str:
+    auth = quote(user, safe="") + (":" + quote(password, safe="") if password else "")
+    query = urlencode({"host": host, "port": port}, safe="/")
+    return f"postgresql://{auth}@/{quote(database, safe='')}?{query}"
+
+
+@dataclass
+class Cluster:
+    base_dir: Path
+    port: int
+    bindir: Path
+    listen_tcp: bool = True
+    durable: bool = True
+
+    @classmethod
+    def for_project(cls, settings: Settings) -> Cluster:
+        return cls(
+            base_dir=_reachable_base_dir(settings.starpass_db_dir),
+            port=settings.starpass_db_port,
+            bindir=settings.starpass_pg_bindir,
+        )
+
+    @property
+    def data_dir(self) -> Path:
+        return self.base_dir / "data"
+
+    @property
+    def log_file(self) -> Path:
+        return self.base_dir / "server.log"
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.base_dir / "credentials.json"
+
+    @property
+    def socket_dir(self) -> Path:
+        digest = hashlib.sha256(str(self.base_dir.resolve()).encode()).hexdigest()[:12]
+        return Path("/tmp") / f"starpass-{digest}"  # noqa: S108 - short on purpose, mode 0700
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def is_initialized(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def is_running(self) -> bool:
+        if not self.is_initialized():
+            return False
+        result = self._run_pg(["pg_ctl", "status", "-D", str(self.data_dir)], check=False)
+        return result.returncode == 0
+
+    def init(self) -> bool:
+        """Create the cluster once; returns whether it was created now."""
+        if self.is_initialized():
+            return False
+        if not (self.bindir / "initdb").exists():
+            raise ClusterError(
+                f"{self.bindir}/initdb not found: install postgresql-15 "
+                "(apt-get install -y postgresql-15 postgresql-15-cron postgresql-15-pgtap pgtap)"
+            )
+        self._make_private_dir(self.base_dir)
+        passwords = {SUPERUSER: secrets.token_urlsafe(24), APP_ROLE: secrets.token_urlsafe(24)}
+        _write_private(self.credentials_file, json.dumps(passwords, indent=2) + "\n")
+        with tempfile.NamedTemporaryFile("w", dir=self.base_dir, delete=False) as pwfile:
+            pwfile.write(passwords[SUPERUSER] + "\n")
+        self._give_to_service_user(Path(pwfile.name))
+        try:
+            self._run_pg(
+                [
+                    "initdb",
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    SUPERUSER,
+                    f"--pwfile={pwfile.name}",
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                    *([] if self.durable else ["--no-sync"]),
+                ]
+            )
+        finally:
+            os.unlink(pwfile.name)
+        with (self.data_dir / "postgresql.conf").open("a") as conf:
+            conf.write("\ninclude_if_exists = 'starpass.conf'\n")
+        return True
+
+    def start(self) -> bool:
+        """Start the server when it is not running; returns whether it was started now."""
+        if self.is_running():
+            return False
+        self._make_private_dir(self.socket_dir)
+        conf = self.data_dir / "starpass.conf"
+        conf.write_text(self._server_config())
+        self._give_to_service_user(conf)
+        result = self._run_pg(
+            [
+                "pg_ctl",
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+            ],
+            check=False,
+        )
+        if result.returncode != 0:
+            tail = self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
+            raise ClusterError(f"PostgreSQL did not start:\n{result.stdout}{result.stderr}{tail}")
+        return True
+
+    def stop(self, mode: str = "fast") -> bool:
+        if not self.is_running():
+            return False
+        self._run_pg(["pg_ctl", "stop", "-w", "-t", "60", "-m", mode, "-D", str(self.data_dir)])
+        return True
+
+    def destroy(self) -> None:
+        self.stop(mode="immediate")
+        shutil.rmtree(self.base_dir, ignore_errors=True)
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
+
+    def ensure_app_database(self) -> bool:
+        """pg_cron in `postgres` (it lives where cron.database_name points), the app database."""
+        with psycopg.connect(self.url(SUPERUSER, "postgres"), autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_cron")
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (APP_DATABASE,)
+            ).fetchone()
+            if exists:
+                return False
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(APP_DATABASE)))
+            return True
+
+    def set_app_password(self) -> None:
+        """Lets TCP clients on 127.0.0.1 log in as the app role (socket logins are trusted)."""
+        password = json.loads(self.credentials_file.read_text())[APP_ROLE]
+        with psycopg.connect(self.url(SUPERUSER, "postgres"), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                    sql.Identifier(APP_ROLE), sql.Literal(password)
+                )
+            )
+
+    # -- addresses ---------------------------------------------------------------------------
+
+    def url(self, user: str = APP_ROLE, database: str = APP_DATABASE) -> str:
+        return build_url(user, database, str(self.socket_dir), self.port)
+
+    def admin_url(self, database: str = APP_DATABASE) -> str:
+        return self.url(SUPERUSER, database)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _server_config(self) -> str:
+        lines = {
+            "listen_addresses": "'127.0.0.1'" if self.listen_tcp else "''",
+            "port": str(self.port),
+            "unix_socket_directories": f"'{self.socket_dir}'",
+            "unix_socket_permissions": "0700",
+            "shared_preload_libraries": "'pg_cron'",
+            "cron.database_name": "'postgres'",
+            "cron.use_background_workers": "on",
+            "max_worker_processes": "32",
+            "max_connections": "300",
+            "log_line_prefix": "'%m [%p] %q%u@%d '",
+            "log_timezone": "'UTC'",
+            "timezone": "'UTC'",
+        }
+        if not self.durable:
+            lines.update({"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"})
+        body = "".join(f"{key} = {value}\n" for key, value in lines.items())
+        return "# Written by `starpass db up` on every start; edit app/db/cluster.py instead.\n" + body
+
+    def _service_user(self) -> pwd.struct_passwd | None:
+        if os.geteuid() != 0:
+            return None
+        try:
+            return pwd.getpwnam(SERVICE_USER)
+        except KeyError:
+            raise ClusterError(
+                f"running as root needs the '{SERVICE_USER}' system user to run PostgreSQL "
+                "(it comes with the postgresql-15 package)"
+            ) from None
+
+    def _run_pg(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
+        user = self._service_user()
+        command = [str(self.bindir / args[0]), *args[1:]]
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            cwd="/",
+            user=user.pw_uid if user else None,
+            group=user.pw_gid if user else None,
+            extra_groups=[] if user else None,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"},
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise ClusterError(f"{' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+        return result
+
+    def _make_private_dir(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.chmod(0o700)
+        self._give_to_service_user(path)
+
+    def _give_to_service_user(self, path: Path) -> None:
+        user = self._service_user()
+        if user:
+            os.chown(path, user.pw_uid, user.pw_gid)
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
+def _reachable_base_dir(preferred: Path) -> Path:
+    """As root, PostgreSQL runs as `postgres`, which must be able to reach the data directory.
+
+    A checkout under a private home directory (e.g. /root) is not reachable; then the cluster
+    lives under /var/lib/starpass, in a directory named after the checkout so it stays stable.
+    """
+    if os.geteuid() != 0 or _traversable_by_service_user(preferred):
+        return preferred
+    digest = hashlib.sha256(str(preferred.resolve()).encode()).hexdigest()[:12]
+    return Path("/var/lib/starpass") / digest
+
+
+def _traversable_by_service_user(path: Path) -> bool:
+    try:
+        user = pwd.getpwnam(SERVICE_USER)
+    except KeyError:
+        return True  # Cluster._service_user reports the missing user with its own message.
+    ancestor = path.resolve()
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    result = subprocess.run(
+        ["test", "-x", str(ancestor)],
+        user=user.pw_uid,
+        group=user.pw_gid,
+        extra_groups=[],
+        cwd="/",
+        check=False,
+    )
+    return result.returncode == 0
+
+
+def app_url(settings: Settings) -> str:
+    """Where the app connects as starpass_app: DATABASE_URL, else the embedded cluster."""
+    return settings.database_url or Cluster.for_project(settings).url()
+
+
+def admin_url(settings: Settings) -> str:
+    """Where migrations and DBAs connect: DATABASE_ADMIN_URL, DATABASE_URL, else embedded."""
+    return (
+        settings.database_admin_url
+        or settings.database_url
+        or Cluster.for_project(settings).admin_url()
+    )

@@ -1,0 +1,164 @@
+"""`starpass db migrate`: bootstrap, yoyo migrations, function files, grants; reports what changed.
+
+Runs under a session advisory lock so concurrent deploys take turns. Function files are
+re-applied on every run because yoyo only runs hooks when a migration is pending.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from yoyo import get_backend, read_migrations
+
+from app.config import PROJECT_ROOT
+
+DB_DIR = PROJECT_ROOT / "db"
+OWNER_ROLE = "starpass_owner"
+OUR_SCHEMAS = ("api", "core", "billing", "promo", "referral", "ops")
+# pg_advisory_lock key: 'starpass' in ASCII, so operators can spot it in pg_locks.
+MIGRATION_LOCK_KEY = 0x7374617270617373
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MigrationReport:
+    bootstrap: list[str] = field(default_factory=list)
+    migrations: list[str] = field(default_factory=list)
+    functions_changed: list[str] = field(default_factory=list)
+    functions_unchanged: int = 0
+    privileges_changed: list[str] = field(default_factory=list)
+    orphaned_functions: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(
+            self.bootstrap or self.migrations or self.functions_changed or self.privileges_changed
+        )
+
+    def lines(self) -> list[str]:
+        out = [f"bootstrap: {item}" for item in self.bootstrap]
+        out += [f"migration applied: {name}" for name in self.migrations]
+        out += [f"function created or changed: {name}" for name in self.functions_changed]
+        out += [f"privileges changed: {name}" for name in self.privileges_changed]
+        out += [
+            f"warning: {name} has no file under db/functions (drop it in a migration)"
+            for name in self.orphaned_functions
+        ]
+        if not self.changed:
+            out.append(
+                f"database is up to date: no pending migrations, "
+                f"{self.functions_unchanged} functions unchanged, privileges unchanged"
+            )
+        else:
+            out.append(
+                f"done: {len(self.migrations)} migrations applied, "
+                f"{len(self.functions_changed)} functions changed, "
+                f"{self.functions_unchanged} unchanged"
+            )
+        return out
+
+
+def migrate(admin_url: str) -> MigrationReport:
+    report = MigrationReport()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+        try:
+            report.bootstrap = _bootstrap(conn)
+            report.migrations = _apply_migrations(admin_url)
+            _apply_functions(conn, report)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
+    return report
+
+
+def _bootstrap(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:
+    notices: list[str] = []
+
+    def collect(diag: psycopg.errors.Diagnostic) -> None:
+        message = diag.message_primary or ""
+        if message.startswith("bootstrap: "):
+            notices.append(message.removeprefix("bootstrap: "))
+
+    conn.add_notice_handler(collect)
+    try:
+        conn.execute((DB_DIR / "bootstrap.sql").read_text())
+    finally:
+        conn.remove_notice_handler(collect)
+    return notices
+
+
+def yoyo_url(admin_url: str) -> str:
+    """yoyo's URL for the same server: every migration runs as the owner role."""
+    params = {k: str(v) for k, v in conninfo_to_dict(admin_url).items() if v is not None}
+    database = params.pop("dbname", "")
+    params["options"] = (params.get("options", "") + f" -c role={OWNER_ROLE}").strip()
+    params["schema"] = "yoyo"
+    return f"postgresql+psycopg:///{quote(database, safe='')}?{urlencode(params)}"
+
+
+def _apply_migrations(admin_url: str) -> list[str]:
+    backend = get_backend(yoyo_url(admin_url))
+    migrations = read_migrations(str(DB_DIR / "migrations"))
+    with backend.lock():
+        pending = backend.to_apply(migrations)
+        for migration in pending:
+            log.info("applying migration %s", migration.id)
+        backend.apply_migrations(pending)
+    return [migration.id for migration in pending]
+
+
+_SNAPSHOT = """
+SELECT p.oid::regprocedure::text,
+       md5(pg_get_functiondef(p.oid) || coalesce(obj_description(p.oid, 'pg_proc'), '')),
+       coalesce(p.proacl::text, '')
+FROM pg_proc AS p
+JOIN pg_namespace AS n ON n.oid = p.pronamespace
+WHERE n.nspname = ANY(%(schemas)s)
+  AND NOT EXISTS (SELECT FROM pg_depend AS d WHERE d.objid = p.oid AND d.deptype = 'e')
+"""
+
+
+def _snapshot(conn: psycopg.Connection[tuple[object, ...]]) -> dict[str, tuple[str, str]]:
+    rows = conn.execute(_SNAPSHOT, {"schemas": list(OUR_SCHEMAS)}).fetchall()
+    return {str(name): (str(body), str(acl)) for name, body, acl in rows}
+
+
+def function_files() -> list[Path]:
+    return sorted((DB_DIR / "functions").rglob("*.sql"))
+
+
+def _apply_functions(conn: psycopg.Connection[tuple[object, ...]], report: MigrationReport) -> None:
+    with conn.transaction():
+        before = _snapshot(conn)
+        conn.execute(f"SET LOCAL ROLE {OWNER_ROLE}")
+        # Bodies may call functions from files applied later; pgTAP tests exercise every body.
+        conn.execute("SET LOCAL check_function_bodies = off")
+        conn.execute("SET LOCAL search_path = pg_catalog, pg_temp")
+        for path in function_files():
+            try:
+                conn.execute(path.read_text())
+            except psycopg.Error as exc:
+                raise RuntimeError(f"{path.relative_to(PROJECT_ROOT)}: {exc}") from exc
+        conn.execute((DB_DIR / "grants.sql").read_text())
+        after = _snapshot(conn)
+
+    for name, (body, acl) in sorted(after.items()):
+        old = before.get(name)
+        if old is None or old[0] != body:
+            report.functions_changed.append(name)
+        else:
+            report.functions_unchanged += 1
+        if old is not None and old[1] != acl:
+            report.privileges_changed.append(name)
+
+    sources = {(p.parent.name, p.stem) for p in function_files()}
+    for name in after:
+        schema, _, rest = name.partition(".")
+        if schema == "api" and (schema, rest.split("(")[0]) not in sources:
+            report.orphaned_functions.append(name)

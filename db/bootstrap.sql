@@ -1,0 +1,65 @@
+-- Cluster- and database-level preconditions for the migrations, applied by `starpass db migrate`
+-- as the admin role before yoyo runs. Idempotent; reports each change with a NOTICE
+-- starting with 'bootstrap:'.
+
+DO $bootstrap$
+DECLARE
+    v_role text;
+BEGIN
+    FOREACH v_role IN ARRAY ARRAY['starpass_owner', 'starpass_app'] LOOP
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = v_role) THEN
+            BEGIN
+                -- Roles are cluster-wide: a migration of another database may create them first.
+                EXECUTE format('CREATE ROLE %I %s', v_role,
+                               CASE v_role WHEN 'starpass_app' THEN 'LOGIN' ELSE 'NOLOGIN' END);
+                RAISE NOTICE 'bootstrap: created role %', v_role;
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN
+                NULL;
+            END;
+        END IF;
+    END LOOP;
+
+    -- A managed server's admin is not a superuser: it needs membership to act as the owner.
+    IF NOT pg_catalog.pg_has_role(current_user, 'starpass_owner', 'MEMBER') THEN
+        EXECUTE format('GRANT starpass_owner TO %I', current_user);
+        RAISE NOTICE 'bootstrap: granted starpass_owner to %', current_user;
+    END IF;
+
+    IF pg_catalog.has_database_privilege('public', current_database(), 'CONNECT')
+       OR NOT pg_catalog.has_database_privilege('starpass_app', current_database(), 'CONNECT')
+       OR NOT pg_catalog.has_database_privilege('starpass_owner', current_database(), 'CREATE') THEN
+        EXECUTE format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database());
+        EXECUTE format('GRANT CONNECT ON DATABASE %I TO starpass_app', current_database());
+        EXECUTE format('GRANT CONNECT, CREATE ON DATABASE %I TO starpass_owner', current_database());
+        RAISE NOTICE 'bootstrap: database privileges set (PUBLIC revoked, app CONNECT, owner CREATE)';
+    END IF;
+
+    IF pg_catalog.has_schema_privilege('public', 'public', 'USAGE') THEN
+        REVOKE ALL ON SCHEMA public FROM PUBLIC;
+        RAISE NOTICE 'bootstrap: revoked PUBLIC access to schema public';
+    END IF;
+
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = 'extensions') THEN
+        CREATE SCHEMA extensions AUTHORIZATION starpass_owner;
+        RAISE NOTICE 'bootstrap: created schema extensions';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'pgcrypto') THEN
+        CREATE EXTENSION pgcrypto WITH SCHEMA extensions;
+        RAISE NOTICE 'bootstrap: created extension pgcrypto';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = 'yoyo') THEN
+        CREATE SCHEMA yoyo AUTHORIZATION starpass_owner;
+        RAISE NOTICE 'bootstrap: created schema yoyo (migration bookkeeping)';
+    END IF;
+
+    -- Functions the owner creates are not executable by PUBLIC unless granted.
+    IF NOT EXISTS (
+        SELECT FROM pg_catalog.pg_default_acl d
+        WHERE d.defaclrole = 'starpass_owner'::regrole AND d.defaclnamespace = 0
+          AND d.defaclobjtype = 'f'
+    ) THEN
+        ALTER DEFAULT PRIVILEGES FOR ROLE starpass_owner REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+        RAISE NOTICE 'bootstrap: default privileges: no EXECUTE for PUBLIC on owner functions';
+    END IF;
+END
+$bootstrap$;

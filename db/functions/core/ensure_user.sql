@@ -1,0 +1,18 @@
+CREATE OR REPLACE FUNCTION core.ensure_user(p_user_id bigint)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_now timestamptz := ops.now();
+BEGIN
+    PERFORM ops.check_argument(p_user_id > 0, 'p_user_id',
+        format('user id %s is not a positive Telegram user id', p_user_id),
+        'Pass the numeric id of the Telegram user (from.id).');
+    INSERT INTO core.users (user_id, created_at, updated_at, last_seen_at)
+    VALUES (p_user_id, v_now, v_now, v_now)
+    ON CONFLICT (user_id) DO NOTHING;
+END
+$$;
+COMMENT ON FUNCTION core.ensure_user(bigint) IS
+    'Makes sure a user row exists (for callers that know only the id); never changes a profile.';

@@ -1,0 +1,23 @@
+CREATE OR REPLACE FUNCTION ops.check_argument(
+    p_ok        boolean,
+    p_argument  text,
+    p_detail    text,
+    p_hint      text
+)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- NULL counts as a failed check: a missing argument is an invalid argument.
+    IF p_ok IS NOT TRUE THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'SP422',
+            MESSAGE = format('invalid argument %s', p_argument),
+            DETAIL  = p_detail,
+            HINT    = p_hint;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ops.check_argument(boolean, text, text, text) IS
+    'Raises SP422 "invalid argument <name>" with DETAIL and HINT unless p_ok is true.';

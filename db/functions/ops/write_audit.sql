@@ -1,0 +1,26 @@
+CREATE OR REPLACE FUNCTION ops.write_audit(
+    p_actor        text,
+    p_action       text,
+    p_target_type  text,
+    p_target_id    text,
+    p_reason       text DEFAULT NULL,
+    p_details      jsonb DEFAULT '{}'::jsonb
+)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_audit_id bigint;
+BEGIN
+    PERFORM ops.check_argument(char_length(p_actor) BETWEEN 1 AND 128, 'p_actor',
+        'the actor must be 1 to 128 characters', 'Name the operator or service responsible.');
+    INSERT INTO ops.audit_log (occurred_at, actor, action, target_type, target_id, reason, details)
+    VALUES (ops.now(), p_actor, p_action, p_target_type, p_target_id, p_reason,
+            coalesce(p_details, '{}'::jsonb))
+    RETURNING audit_id INTO v_audit_id;
+    RETURN v_audit_id;
+END
+$$;
+COMMENT ON FUNCTION ops.write_audit(text, text, text, text, text, jsonb) IS
+    'Appends one audit row in the caller''s transaction; returns its id.';

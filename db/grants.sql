@@ -1,0 +1,15 @@
+-- Applied by `starpass db migrate` after the function files, in the same transaction, as the
+-- owner. The rule in one place: the app may execute every `api` function and nothing else;
+-- PUBLIC executes nothing of ours; no table privileges for the app at all.
+DO $grants$
+DECLARE
+    v_schema text;
+BEGIN
+    FOREACH v_schema IN ARRAY ARRAY['api', 'core', 'billing', 'promo', 'referral', 'ops'] LOOP
+        EXECUTE format('REVOKE ALL ON ALL FUNCTIONS IN SCHEMA %I FROM PUBLIC, starpass_app', v_schema);
+        EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA %I FROM PUBLIC, starpass_app', v_schema);
+        EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA %I FROM PUBLIC, starpass_app', v_schema);
+    END LOOP;
+    GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA api TO starpass_app;
+END
+$grants$;

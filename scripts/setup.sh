@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Idempotent set-up for `make run` / `make test`: system packages, .venv, the package, .env.
+# Quick when everything is already there: each step checks before it acts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG_BIN=${STARPASS_PG_BINDIR:-/usr/lib/postgresql/15/bin}
+APT_PACKAGES=(postgresql-15 postgresql-15-cron postgresql-15-pgtap pgtap)
+PYTHON=${PYTHON:-python3}
+
+missing=()
+[ -x "$PG_BIN/initdb" ] || missing+=(postgresql-15)
+[ -f /usr/share/postgresql/15/extension/pg_cron.control ] || missing+=(postgresql-15-cron)
+[ -f /usr/share/postgresql/15/extension/pgtap.control ] || missing+=(postgresql-15-pgtap)
+command -v pg_prove >/dev/null 2>&1 || missing+=(pgtap)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "setup: installing ${missing[*]} with apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "setup: missing system packages: ${missing[*]}" >&2
+    echo "setup: run as root:  apt-get install -y ${APT_PACKAGES[*]}" >&2
+    exit 1
+  fi
+fi
+
+# Re-install only when the dependency declarations changed since the last install.
+stamp=.venv/.starpass-installed
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+want=$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-64)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "setup: installing the package and its pinned dependencies into .venv"
+  .venv/bin/python -m pip install -qq --disable-pip-version-check -c constraints.txt -e '.[dev]'
+  echo "$want" > "$stamp"
+fi
+
+if [ ! -f .env ]; then
+  .venv/bin/python -m app.cli.main dev-env > .env.tmp
+  chmod 600 .env.tmp
+  mv .env.tmp .env
+  echo "setup: wrote .env with freshly generated DEVELOPMENT secrets (PROMO_SECRET_PEPPER, API tokens);"
+  echo "setup: they are for this machine only, never for production."
+fi
