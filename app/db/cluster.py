@@ -159,10 +159,14 @@ class Cluster:
         shutil.rmtree(self.base_dir, ignore_errors=True)
         shutil.rmtree(self.socket_dir, ignore_errors=True)
 
-    def ensure_app_database(self) -> bool:
-        """pg_cron in `postgres` (it lives where cron.database_name points), the app database."""
-        with psycopg.connect(self.url(SUPERUSER, "postgres"), autocommit=True) as conn:
+    def ensure_pg_cron(self) -> None:
+        """pg_cron lives in `postgres`, where cron.database_name points (DESIGN §6)."""
+        with psycopg.connect(self.admin_url("postgres"), autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS pg_cron")
+
+    def ensure_app_database(self) -> bool:
+        self.ensure_pg_cron()
+        with psycopg.connect(self.admin_url("postgres"), autocommit=True) as conn:
             exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (APP_DATABASE,)
             ).fetchone()

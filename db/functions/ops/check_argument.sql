@@ -10,13 +10,15 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     -- NULL counts as a failed check: a missing argument is an invalid argument.
-    IF p_ok IS NOT TRUE THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'SP422',
-            MESSAGE = format('invalid argument %s', p_argument),
-            DETAIL  = p_detail,
-            HINT    = p_hint;
+    IF p_ok IS TRUE THEN
+        RETURN;
     END IF;
+    IF p_hint IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'SP422', MESSAGE = format('invalid argument %s', p_argument),
+            DETAIL = p_detail;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'SP422', MESSAGE = format('invalid argument %s', p_argument),
+        DETAIL = p_detail, HINT = p_hint;
 END
 $$;
 COMMENT ON FUNCTION ops.check_argument(boolean, text, text, text) IS

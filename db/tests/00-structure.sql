@@ -1,0 +1,79 @@
+-- The api surface, ownership and privileges (DESIGN §3).
+BEGIN;
+SELECT plan(16);
+
+SELECT has_schema(s, format('schema %s exists', s))
+FROM unnest(ARRAY['api', 'core', 'billing', 'promo', 'referral', 'ops']) AS s;
+
+SELECT functions_are('api', ARRAY[
+    'adjust_premium_days',
+    'check_invariants',
+    'get_premium_status',
+    'list_plans',
+    'list_settings',
+    'set_setting',
+    'touch_user'
+], 'the api surface is exactly these functions');
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = 'api'
+      AND NOT (p.prosecdef AND p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'])
+$$, 'every api function is SECURITY DEFINER with search_path pinned to pg_catalog, pg_temp');
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = 'api' AND obj_description(p.oid, 'pg_proc') IS NULL
+$$, 'every api function has a COMMENT');
+
+SELECT is_empty($$
+    SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname IN ('api', 'core', 'billing', 'promo', 'referral', 'ops', 'yoyo')
+      AND c.relkind IN ('r', 'p', 'v', 'm', 'S') AND c.relowner <> 'starpass_owner'::regrole
+    UNION ALL
+    SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname IN ('api', 'core', 'billing', 'promo', 'referral', 'ops')
+      AND p.proowner <> 'starpass_owner'::regrole
+$$, 'starpass_owner owns every table, sequence and function');
+
+SELECT is_empty($$
+    SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname IN ('api', 'core', 'billing', 'promo', 'referral', 'ops', 'yoyo', 'extensions')
+      AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+      AND has_table_privilege('starpass_app', c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
+$$, 'starpass_app has no privilege on any table, view or sequence');
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    CROSS JOIN LATERAL aclexplode(p.proacl) AS a
+    WHERE n.nspname IN ('api', 'core', 'billing', 'promo', 'referral', 'ops')
+      AND a.grantee = 0 AND a.privilege_type = 'EXECUTE'
+$$, 'PUBLIC cannot execute any function of ours');
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname IN ('core', 'billing', 'promo', 'referral', 'ops')
+      AND has_function_privilege('starpass_app', p.oid, 'EXECUTE')
+$$, 'starpass_app cannot execute internal helpers');
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = 'api' AND NOT has_function_privilege('starpass_app', p.oid, 'EXECUTE')
+$$, 'starpass_app can execute every api function');
+
+SELECT ok(has_schema_privilege('starpass_app', 'api', 'USAGE')
+          AND NOT has_schema_privilege('starpass_app', 'core', 'USAGE')
+          AND NOT has_schema_privilege('starpass_app', 'billing', 'USAGE')
+          AND NOT has_schema_privilege('starpass_app', 'ops', 'USAGE'),
+          'starpass_app sees the api schema and no other');
+
+SELECT ok((SELECT NOT rolcanlogin FROM pg_roles WHERE rolname = 'starpass_owner')
+          AND (SELECT rolcanlogin AND NOT rolsuper AND NOT rolcreaterole AND NOT rolcreatedb
+               FROM pg_roles WHERE rolname = 'starpass_app'),
+          'starpass_owner cannot log in; starpass_app can, without any special attribute');
+
+-- A real login as starpass_app (reading core.users refused, api.list_plans() allowed) is
+-- tested in tests/test_privileges.py: pgTAP itself cannot run under that role.
+
+SELECT * FROM finish();
+ROLLBACK;

@@ -1,0 +1,70 @@
+"""Fixtures: one throwaway server per run (or the harness's), one migrated database per run,
+connections as starpass_app and as admin, and the invariant check after every test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from tests.harness import TestDatabase, create_database, drop_database, test_server
+
+Conn = psycopg.Connection[dict[str, object]]
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    with test_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def database(pg_server: str) -> Iterator[TestDatabase]:
+    db = create_database(pg_server)
+    yield db
+    drop_database(pg_server, db.name)
+
+
+@pytest.fixture
+def new_database(pg_server: str) -> Iterator[Callable[[], TestDatabase]]:
+    """Fresh, migrated databases for tests that must not share state."""
+    created: list[TestDatabase] = []
+
+    def make() -> TestDatabase:
+        db = create_database(pg_server)
+        created.append(db)
+        return db
+
+    yield make
+    for db in created:
+        drop_database(pg_server, db.name)
+
+
+def connect(url: str) -> Conn:
+    return psycopg.connect(url, autocommit=True, row_factory=dict_row)
+
+
+@pytest.fixture
+def app_conn(database: TestDatabase) -> Iterator[Conn]:
+    with connect(database.app_url) as conn:
+        yield conn
+
+
+@pytest.fixture
+def admin_conn(database: TestDatabase) -> Iterator[Conn]:
+    with connect(database.admin_url) as conn:
+        yield conn
+
+
+@pytest.fixture(autouse=True)
+def invariants_hold(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After every test that used the shared database, every invariant still holds."""
+    yield
+    if "database" not in request.fixturenames:
+        return
+    db: TestDatabase = request.getfixturevalue("database")
+    with connect(db.app_url) as conn:
+        violations = conn.execute("SELECT * FROM api.check_invariants()").fetchall()
+    assert violations == [], f"invariants violated: {violations}"

@@ -1,0 +1,124 @@
+"""Throwaway PostgreSQL for the test runners.
+
+`python -m tests.harness -- CMD...` starts a private cluster (pg_cron preloaded), creates a
+migrated database with pgTAP for pg_prove (PG* variables), exports the server's admin URL as
+STARPASS_TEST_SERVER_URL so pytest reuses the server, runs CMD and removes the cluster.
+With DATABASE_URL set (a superuser URL of a disposable server) no cluster is started.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from app.config import Settings
+from app.db.cluster import APP_ROLE, Cluster
+from app.db.migrate import migrate
+
+SERVER_URL_VARIABLE = "STARPASS_TEST_SERVER_URL"
+
+
+@dataclass(frozen=True)
+class TestDatabase:
+    name: str
+    admin_url: str
+    app_url: str
+
+
+def throwaway_cluster(settings: Settings) -> Cluster:
+    return Cluster(
+        base_dir=Path(tempfile.mkdtemp(prefix="starpass-test-")),
+        port=5432,  # only names the socket file: the socket directory is private to this cluster
+        bindir=settings.starpass_pg_bindir,
+        listen_tcp=False,
+        durable=False,
+    )
+
+
+@contextmanager
+def test_server(settings: Settings | None = None) -> Iterator[str]:
+    """Yields a superuser URL (database `postgres`) of a server the tests may use freely."""
+    external = os.environ.get(SERVER_URL_VARIABLE) or os.environ.get("DATABASE_URL")
+    if external:
+        yield external
+        return
+    cluster = throwaway_cluster(settings or Settings())
+    try:
+        cluster.init()
+        cluster.start()
+        cluster.ensure_pg_cron()
+        yield cluster.admin_url("postgres")
+    finally:
+        cluster.destroy()
+
+
+def with_database(server_url: str, name: str) -> str:
+    return make_conninfo(server_url, dbname=name)
+
+
+def create_database(server_url: str, prefix: str = "starpass_test", pgtap: bool = False) -> TestDatabase:
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    admin_url = with_database(server_url, name)
+    migrate(admin_url)
+    if pgtap:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pgtap WITH SCHEMA public")
+    return TestDatabase(name=name, admin_url=admin_url, app_url=app_role_url(admin_url))
+
+
+def drop_database(server_url: str, name: str) -> None:
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+_APP_PASSWORD = secrets.token_urlsafe(24)
+
+
+def app_role_url(admin_url: str) -> str:
+    """A real login as starpass_app on the same server (password for TCP servers)."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                sql.Identifier(APP_ROLE), sql.Literal(_APP_PASSWORD)
+            )
+        )
+    return make_conninfo(admin_url, user=APP_ROLE, password=_APP_PASSWORD)
+
+
+def _pg_environment(conninfo: str) -> dict[str, str]:
+    names = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "dbname": "PGDATABASE",
+             "password": "PGPASSWORD", "sslmode": "PGSSLMODE"}
+    params = conninfo_to_dict(conninfo)
+    return {env: str(params[key]) for key, env in names.items() if params.get(key) is not None}
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--"]:
+        argv = argv[1:]
+    if not argv:
+        print("usage: python -m tests.harness -- COMMAND [ARGS...]", file=sys.stderr)
+        return 2
+    with test_server() as server_url:
+        database = create_database(server_url, prefix="starpass_pgtap", pgtap=True)
+        env = {**os.environ, **_pg_environment(database.admin_url), SERVER_URL_VARIABLE: server_url}
+        try:
+            return subprocess.run(argv, env=env, check=False).returncode
+        finally:
+            drop_database(server_url, database.name)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
