@@ -36,8 +36,10 @@ def configure_logging(level: str = "INFO") -> None:
             ],
         )
     )
+    handler.set_name("starpass-json")
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # Replace only our own handler, so calling this twice (or under pytest) adds no duplicate.
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != "starpass-json"] + [handler]
     root.setLevel(level.upper())
 
 

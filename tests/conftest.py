@@ -9,30 +9,30 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from tests.harness import TestDatabase, create_database, drop_database, test_server
+from tests.harness import ScratchDatabase, create_database, drop_database, scratch_server
 
 Conn = psycopg.Connection[dict[str, object]]
 
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
-    with test_server() as url:
+    with scratch_server() as url:
         yield url
 
 
 @pytest.fixture(scope="session")
-def database(pg_server: str) -> Iterator[TestDatabase]:
+def database(pg_server: str) -> Iterator[ScratchDatabase]:
     db = create_database(pg_server)
     yield db
     drop_database(pg_server, db.name)
 
 
 @pytest.fixture
-def new_database(pg_server: str) -> Iterator[Callable[[], TestDatabase]]:
+def new_database(pg_server: str) -> Iterator[Callable[[], ScratchDatabase]]:
     """Fresh, migrated databases for tests that must not share state."""
-    created: list[TestDatabase] = []
+    created: list[ScratchDatabase] = []
 
-    def make() -> TestDatabase:
+    def make() -> ScratchDatabase:
         db = create_database(pg_server)
         created.append(db)
         return db
@@ -47,13 +47,13 @@ def connect(url: str) -> Conn:
 
 
 @pytest.fixture
-def app_conn(database: TestDatabase) -> Iterator[Conn]:
+def app_conn(database: ScratchDatabase) -> Iterator[Conn]:
     with connect(database.app_url) as conn:
         yield conn
 
 
 @pytest.fixture
-def admin_conn(database: TestDatabase) -> Iterator[Conn]:
+def admin_conn(database: ScratchDatabase) -> Iterator[Conn]:
     with connect(database.admin_url) as conn:
         yield conn
 
@@ -64,7 +64,7 @@ def invariants_hold(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if "database" not in request.fixturenames:
         return
-    db: TestDatabase = request.getfixturevalue("database")
+    db: ScratchDatabase = request.getfixturevalue("database")
     with connect(db.app_url) as conn:
         violations = conn.execute("SELECT * FROM api.check_invariants()").fetchall()
     assert violations == [], f"invariants violated: {violations}"

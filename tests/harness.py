@@ -30,7 +30,7 @@ SERVER_URL_VARIABLE = "STARPASS_TEST_SERVER_URL"
 
 
 @dataclass(frozen=True)
-class TestDatabase:
+class ScratchDatabase:
     name: str
     admin_url: str
     app_url: str
@@ -47,7 +47,7 @@ def throwaway_cluster(settings: Settings) -> Cluster:
 
 
 @contextmanager
-def test_server(settings: Settings | None = None) -> Iterator[str]:
+def scratch_server(settings: Settings | None = None) -> Iterator[str]:
     """Yields a superuser URL (database `postgres`) of a server the tests may use freely."""
     external = os.environ.get(SERVER_URL_VARIABLE) or os.environ.get("DATABASE_URL")
     if external:
@@ -67,7 +67,9 @@ def with_database(server_url: str, name: str) -> str:
     return make_conninfo(server_url, dbname=name)
 
 
-def create_database(server_url: str, prefix: str = "starpass_test", pgtap: bool = False) -> TestDatabase:
+def create_database(
+    server_url: str, prefix: str = "starpass_test", pgtap: bool = False
+) -> ScratchDatabase:
     name = f"{prefix}_{secrets.token_hex(4)}"
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -76,12 +78,14 @@ def create_database(server_url: str, prefix: str = "starpass_test", pgtap: bool 
     if pgtap:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS pgtap WITH SCHEMA public")
-    return TestDatabase(name=name, admin_url=admin_url, app_url=app_role_url(admin_url))
+    return ScratchDatabase(name=name, admin_url=admin_url, app_url=app_role_url(admin_url))
 
 
 def drop_database(server_url: str, name: str) -> None:
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 _APP_PASSWORD = secrets.token_urlsafe(24)
@@ -99,8 +103,14 @@ def app_role_url(admin_url: str) -> str:
 
 
 def _pg_environment(conninfo: str) -> dict[str, str]:
-    names = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "dbname": "PGDATABASE",
-             "password": "PGPASSWORD", "sslmode": "PGSSLMODE"}
+    names = {
+        "host": "PGHOST",
+        "port": "PGPORT",
+        "user": "PGUSER",
+        "dbname": "PGDATABASE",
+        "password": "PGPASSWORD",
+        "sslmode": "PGSSLMODE",
+    }
     params = conninfo_to_dict(conninfo)
     return {env: str(params[key]) for key, env in names.items() if params.get(key) is not None}
 
@@ -111,7 +121,7 @@ def main(argv: list[str]) -> int:
     if not argv:
         print("usage: python -m tests.harness -- COMMAND [ARGS...]", file=sys.stderr)
         return 2
-    with test_server() as server_url:
+    with scratch_server() as server_url:
         database = create_database(server_url, prefix="starpass_pgtap", pgtap=True)
         env = {**os.environ, **_pg_environment(database.admin_url), SERVER_URL_VARIABLE: server_url}
         try:

@@ -13,7 +13,7 @@ from aiohttp.abc import AbstractAccessLogger
 from psycopg_pool import AsyncConnectionPool
 
 from app.api import health
-from app.api.keys import POOL, SETTINGS
+from app.api.keys import POOL, REQUEST_ID, SETTINGS
 from app.api.problems import Handler, problem_middleware
 from app.config import Settings
 from app.db.pool import create_pool
@@ -21,14 +21,15 @@ from app.logs import get_logger
 
 MAX_BODY_BYTES = 16 * 1024
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-log = get_logger("app.access")
+access_log = get_logger("app.access")
+log = get_logger("app.server")
 
 
 @web.middleware
 async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     incoming = request.headers.get("X-Request-Id", "")
     request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-    request["request_id"] = request_id
+    request[REQUEST_ID] = request_id
     with structlog.contextvars.bound_contextvars(request_id=request_id):
         response = await handler(request)
     response.headers["X-Request-Id"] = request_id
@@ -39,9 +40,9 @@ class AccessLogger(AbstractAccessLogger):
     """One structured line per request; never the body, query string or headers."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, duration: float) -> None:
-        log.info(
+        access_log.info(
             "http_request",
-            request_id=request.get("request_id"),
+            request_id=request.get(REQUEST_ID),
             method=request.method,
             path=request.path,
             status=response.status,

@@ -70,9 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     reset.add_argument("--yes", action="store_true", help="confirm: all data is lost")
     reset.set_defaults(handler=cmd_db_reset)
 
-    commands.add_parser(
-        "dev-env", help="print a .env with fresh development secrets"
-    ).set_defaults(handler=cmd_dev_env)
+    commands.add_parser("dev-env", help="print a .env with fresh development secrets").set_defaults(
+        handler=cmd_dev_env
+    )
     return parser
 
 

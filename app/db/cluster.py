@@ -144,7 +144,9 @@ class Cluster:
             check=False,
         )
         if result.returncode != 0:
-            tail = self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
+            tail = (
+                self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
+            )
             raise ClusterError(f"PostgreSQL did not start:\n{result.stdout}{result.stderr}{tail}")
         return True
 
@@ -213,7 +215,9 @@ class Cluster:
         if not self.durable:
             lines.update({"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"})
         body = "".join(f"{key} = {value}\n" for key, value in lines.items())
-        return "# Written by `starpass db up` on every start; edit app/db/cluster.py instead.\n" + body
+        return (
+            "# Written by `starpass db up` on every start; edit app/db/cluster.py instead.\n" + body
+        )
 
     def _service_user(self) -> pwd.struct_passwd | None:
         if os.geteuid() != 0:

@@ -1,0 +1,83 @@
+"""`starpass db migrate`: a report of what changed, nothing the second time, safe in parallel."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
+
+from app.db.migrate import MigrationReport, migrate
+from tests.harness import ScratchDatabase
+
+
+def _migration_count(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM yoyo._yoyo_migration").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_second_run_changes_nothing_and_says_so(
+    new_database: Callable[[], ScratchDatabase],
+) -> None:
+    db = new_database()  # already migrated once
+    report = migrate(db.admin_url)
+    assert not report.changed
+    assert report.migrations == [] and report.functions_changed == [] and report.bootstrap == []
+    assert report.functions_unchanged > 10
+    assert report.lines()[-1].startswith("database is up to date: no pending migrations")
+
+
+def test_changed_function_is_reported(new_database: Callable[[], ScratchDatabase]) -> None:
+    db = new_database()
+    with psycopg.connect(db.admin_url, autocommit=True) as conn:
+        conn.execute("COMMENT ON FUNCTION api.list_plans(boolean) IS 'stale'")
+        conn.execute("GRANT EXECUTE ON FUNCTION ops.now() TO PUBLIC")
+    report = migrate(db.admin_url)
+    assert report.functions_changed == ["api.list_plans(boolean)"]
+    assert report.privileges_changed == ["ops.now()"]
+
+
+def test_concurrent_runs_on_a_fresh_database_take_turns(pg_server: str) -> None:
+    name = "starpass_test_concurrent_" + os.urandom(3).hex()
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = psycopg.conninfo.make_conninfo(pg_server, dbname=name)
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            reports: list[MigrationReport] = list(pool.map(lambda _: migrate(url), range(4)))
+        applied = [r for r in reports if r.migrations]
+        assert len(applied) == 1, [r.migrations for r in reports]
+        assert sum(1 for r in reports if not r.changed) == 3
+        assert _migration_count(url) == len(applied[0].migrations)
+    finally:
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def _starpass(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=False,
+        timeout=120,
+    )
+
+
+def test_cli_uses_database_url_and_starts_nothing(database: ScratchDatabase) -> None:
+    env = {"DATABASE_URL": database.app_url, "DATABASE_ADMIN_URL": database.admin_url}
+    up = _starpass("db", "up", env=env)
+    assert up.returncode == 0 and "not starting one" in up.stdout
+    url = _starpass("db", "url", env=env)
+    assert url.stdout.strip() == database.app_url
+    admin = _starpass("db", "url", "--admin", env=env)
+    assert admin.stdout.strip() == database.admin_url
+    again = _starpass("db", "migrate", env=env)
+    assert again.returncode == 0, again.stderr
+    assert "database is up to date" in again.stdout

@@ -1,0 +1,138 @@
+"""`starpass serve`: health, readiness (and its recovery), problem+json, request ids."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
+
+from app.api.app import AccessLogger, create_app
+from app.config import Settings
+from app.db.cluster import Cluster
+from app.logs import configure_logging
+from tests.harness import ScratchDatabase, throwaway_cluster
+
+PEPPER = SecretStr("p" * 40)
+Client = TestClient[web.Request, web.Application]
+ClientFor = Callable[[str], Awaitable[Client]]
+
+
+def _settings(url: str) -> Settings:
+    return Settings(
+        database_url=url, promo_secret_pepper=PEPPER, starpass_db_pool_min=1, _env_file=None
+    )
+
+
+@pytest.fixture
+async def client_for() -> AsyncIterator[ClientFor]:
+    clients: list[Client] = []
+
+    async def make(url: str) -> Client:
+        app = create_app(_settings(url))
+        server = TestServer(app)
+        await server.start_server(access_log_class=AccessLogger)  # as `starpass serve` does
+        client = TestClient(server)
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.close()
+
+
+async def test_healthz_and_readyz(client_for: ClientFor, database: ScratchDatabase) -> None:
+    client = await client_for(database.app_url)
+    health = await client.get("/healthz")
+    assert health.status == 200 and await health.json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status == 200 and await ready.json() == {"status": "ready"}
+
+
+async def test_unknown_route_and_method_are_problems(
+    client_for: ClientFor, database: ScratchDatabase
+) -> None:
+    client = await client_for(database.app_url)
+    missing = await client.get("/nope")
+    assert missing.status == 404
+    assert missing.content_type == "application/problem+json"
+    body = await missing.json()
+    assert body["status"] == 404 and body["code"] == "not_found" and body["title"] == "Not Found"
+    wrong = await client.post("/healthz")
+    assert wrong.status == 405
+    assert (await wrong.json())["code"] == "method_not_allowed"
+    assert "GET" in wrong.headers["Allow"]
+
+
+async def test_request_id_is_echoed_or_made(
+    client_for: ClientFor, database: ScratchDatabase
+) -> None:
+    client = await client_for(database.app_url)
+    echoed = await client.get("/healthz", headers={"X-Request-Id": "abc-123"})
+    assert echoed.headers["X-Request-Id"] == "abc-123"
+    made = await client.get("/healthz", headers={"X-Request-Id": "bad id\twith spaces"})
+    assert made.headers["X-Request-Id"] != "bad id\twith spaces"
+    assert len(made.headers["X-Request-Id"]) == 32
+
+
+async def test_access_log_is_structured(
+    client_for: ClientFor, database: ScratchDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
+    configure_logging("INFO")
+    client = await client_for(database.app_url)
+    with caplog.at_level(logging.INFO, logger="app.access"):
+        await client.get("/healthz?secret=do-not-log", headers={"X-Request-Id": "req-1"})
+    records = [r for r in caplog.records if r.name == "app.access"]
+    assert records, "no access log record"
+    event = records[-1].msg
+    assert isinstance(event, dict)
+    assert event["event"] == "http_request" and event["status"] == 200
+    assert event["path"] == "/healthz" and event["request_id"] == "req-1"
+    assert "do-not-log" not in json.dumps(event, default=str)
+
+
+@pytest.fixture
+def own_cluster() -> Iterator[Cluster]:
+    cluster = throwaway_cluster(Settings(_env_file=None))
+    cluster.init()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+async def _status_within(client: Client, path: str, want: int, seconds: float) -> int:
+    status = -1
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        response = await client.get(path)
+        status = response.status
+        if status == want:
+            return status
+        await asyncio.sleep(0.5)
+    return status
+
+
+async def test_readyz_turns_503_while_database_is_down_and_recovers(
+    client_for: ClientFor, own_cluster: Cluster
+) -> None:
+    client = await client_for(own_cluster.admin_url("postgres"))
+    assert await _status_within(client, "/readyz", 200, 15) == 200
+
+    await asyncio.to_thread(own_cluster.stop)
+    down = await client.get("/readyz")
+    assert down.status == 503
+    assert down.content_type == "application/problem+json"
+    assert (await down.json())["code"] == "database_unavailable"
+    assert down.headers["Retry-After"] == "5"
+    assert (await client.get("/healthz")).status == 200, "liveness does not depend on the database"
+
+    await asyncio.to_thread(own_cluster.start)
+    assert await _status_within(client, "/readyz", 200, 30) == 200
