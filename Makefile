@@ -32,7 +32,7 @@ test: setup lint
 	@$(PYTHON) -m tests.harness -- bash -c '\
 	  pg_prove --ext .sql -r --timer db/tests; pgtap=$$?; \
 	  $(VENV)/bin/pytest; pytest=$$?; \
-	  echo "pgTAP exit $$pgtap, pytest exit $$pytest"; \
+	  [ $$pgtap -eq 0 ] || echo "pgTAP FAILED (exit $$pgtap): see its summary above"; \
 	  exit $$(( pgtap || pytest ))'
 
 pgtap: setup

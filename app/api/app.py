@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -63,9 +62,9 @@ def create_app(settings: Settings, pool: AsyncConnectionPool | None = None) -> w
 
 async def _pool_lifecycle(app: web.Application) -> AsyncIterator[None]:
     pool = app[POOL]
-    started = time.monotonic()
     # Start serving even while the database is down: /readyz reports it, the pool reconnects.
     await pool.open(wait=False)
-    log.info("pool_opening", name=pool.name, elapsed_ms=round((time.monotonic() - started) * 1000))
+    log.info("server_started", pool_min=pool.min_size, pool_max=pool.max_size)
     yield
     await pool.close()
+    log.info("server_stopped")
