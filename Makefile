@@ -42,4 +42,4 @@ pytest: setup
 	@$(VENV)/bin/pytest
 
 bench: setup
-	@$(PYTHON) -m tests.harness -- $(PYTHON) -m tests.bench
+	@$(PYTHON) -m tests.bench

@@ -36,13 +36,14 @@ class ScratchDatabase:
     app_url: str
 
 
-def throwaway_cluster(settings: Settings) -> Cluster:
+def throwaway_cluster(settings: Settings, durable: bool = False) -> Cluster:
+    """A private cluster in a temporary directory; fsync off unless `durable` (benchmarks)."""
     return Cluster(
         base_dir=Path(tempfile.mkdtemp(prefix="starpass-test-")),
         port=5432,  # only names the socket file: the socket directory is private to this cluster
         bindir=settings.starpass_pg_bindir,
         listen_tcp=False,
-        durable=False,
+        durable=durable,
     )
 
 
