@@ -50,7 +50,7 @@ async def run(
         while time.perf_counter() < deadline:
             query, params = statement(worker_id)
             started = time.perf_counter()
-            await conn.execute(query, params)  # type: ignore[arg-type]
+            await conn.execute(query, params)
             latencies.append((time.perf_counter() - started) * 1000)
             calls += 1
         return calls
