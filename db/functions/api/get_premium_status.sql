@@ -12,9 +12,7 @@ DECLARE
     v_now    timestamptz := ops.now();
     v_until  timestamptz;
 BEGIN
-    PERFORM ops.check_argument(p_user_id > 0, 'p_user_id',
-        format('user id %s is not a positive Telegram user id', p_user_id),
-        'Pass the numeric id of the Telegram user (from.id).');
+    PERFORM core.check_user_id(p_user_id);
     SELECT e.premium_until INTO v_until FROM billing.entitlements AS e WHERE e.user_id = p_user_id;
     RETURN QUERY SELECT p_user_id, coalesce(v_until > v_now, false), v_until, v_now;
 END

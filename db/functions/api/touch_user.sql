@@ -19,9 +19,7 @@ AS $$
 DECLARE
     v_now  timestamptz := ops.now();
 BEGIN
-    PERFORM ops.check_argument(p_user_id > 0, 'p_user_id',
-        format('user id %s is not a positive Telegram user id', p_user_id),
-        'Pass the numeric id of the Telegram user (from.id).');
+    PERFORM core.check_user_id(p_user_id);
     PERFORM ops.check_argument(p_username IS NULL OR p_username ~ '^[A-Za-z0-9_]{1,32}$', 'p_username',
         'a username is 1 to 32 letters, digits or underscores, without the @', NULL);
     PERFORM ops.check_argument(p_first_name IS NULL OR char_length(p_first_name) BETWEEN 1 AND 64,

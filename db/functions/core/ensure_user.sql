@@ -6,9 +6,7 @@ AS $$
 DECLARE
     v_now timestamptz := ops.now();
 BEGIN
-    PERFORM ops.check_argument(p_user_id > 0, 'p_user_id',
-        format('user id %s is not a positive Telegram user id', p_user_id),
-        'Pass the numeric id of the Telegram user (from.id).');
+    PERFORM core.check_user_id(p_user_id);
     INSERT INTO core.users (user_id, created_at, updated_at, last_seen_at)
     VALUES (p_user_id, v_now, v_now, v_now)
     ON CONFLICT (user_id) DO NOTHING;

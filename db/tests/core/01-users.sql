@@ -1,6 +1,6 @@
 -- api.touch_user: create, update, and every refusal (which changes nothing).
 BEGIN;
-SELECT plan(18);
+SELECT plan(22);
 
 UPDATE ops.clock SET frozen_at = '2030-01-01 00:00:00+00';
 SELECT results_eq(
@@ -53,6 +53,19 @@ SELECT throws_ok($$ SELECT * FROM api.touch_user(1001, 'x', repeat('x', 65)) $$,
                  'a refused update of a known user raises');
 SELECT is((SELECT first_name FROM core.users WHERE user_id = 1001), 'Anna B.',
           'and leaves the stored profile alone');
+
+-- core.ensure_user: a bare row for callers that know only the id; never a profile change.
+SELECT core.ensure_user(1006);
+SELECT results_eq($$ SELECT username, first_name, created_at FROM core.users WHERE user_id = 1006 $$,
+                  $$ VALUES (NULL::text, NULL::text, '2030-01-02 00:00:00+00'::timestamptz) $$,
+                  'ensure_user creates a bare user');
+SELECT core.ensure_user(1001);
+SELECT is((SELECT first_name FROM core.users WHERE user_id = 1001), 'Anna B.',
+          'ensure_user leaves a known user''s profile alone');
+SELECT throws_ok($$ SELECT core.ensure_user(0) $$, 'SP422', 'invalid argument p_user_id',
+                 'ensure_user refuses a bad id');
+SELECT throws_ok($$ SELECT core.ensure_user(NULL) $$, 'SP422', 'invalid argument p_user_id',
+                 'ensure_user refuses a missing id');
 
 SELECT * FROM finish();
 ROLLBACK;
