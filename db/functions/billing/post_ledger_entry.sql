@@ -48,17 +48,19 @@ BEGIN
             DETAIL = format('user %s never had premium; cannot remove %s days', p_user_id, -p_premium_days);
     END IF;
 
-    BEGIN
-        INSERT INTO billing.ledger (user_id, kind, ref_type, ref_id, stars_delta, premium_days_delta,
-                                    premium_until_before, premium_until_after, actor, created_at)
-        VALUES (p_user_id, p_kind, v_kind.ref_type, p_ref_id, p_stars, p_premium_days,
-                v_before, billing.premium_after(v_before, p_premium_days, v_now), p_actor, v_now)
-        RETURNING * INTO v_entry;
-    EXCEPTION WHEN unique_violation THEN
+    -- A cause belongs to one user, so under that user's lock this check cannot race; the
+    -- unique constraint stays as the backstop.
+    IF EXISTS (SELECT FROM billing.ledger AS l
+               WHERE l.kind = p_kind AND l.ref_type = v_kind.ref_type AND l.ref_id = p_ref_id) THEN
         RAISE EXCEPTION USING ERRCODE = 'SP409', MESSAGE = 'ledger entry already booked',
             DETAIL = format('%s for %s %s exists', p_kind, v_kind.ref_type, p_ref_id),
             HINT = 'Each cause is booked once per kind; replays must not reach the ledger.';
-    END;
+    END IF;
+    INSERT INTO billing.ledger (user_id, kind, ref_type, ref_id, stars_delta, premium_days_delta,
+                                premium_until_before, premium_until_after, actor, created_at)
+    VALUES (p_user_id, p_kind, v_kind.ref_type, p_ref_id, p_stars, p_premium_days,
+            v_before, billing.premium_after(v_before, p_premium_days, v_now), p_actor, v_now)
+    RETURNING * INTO v_entry;
 
     UPDATE billing.entitlements
     SET premium_until = v_entry.premium_until_after, updated_at = v_now

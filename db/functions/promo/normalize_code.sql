@@ -1,0 +1,37 @@
+CREATE OR REPLACE FUNCTION promo.normalize_code_or_null(p_code text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- NFKC folds full-width letters and odd spaces; then every space, hyphen and dash goes
+    -- (including those a phone keyboard inserts: U+2010-2015, U+2212, soft hyphen, zero-width
+    -- spaces); uppercase under the C collation touches only ASCII, so the result is locale-free.
+    SELECT CASE WHEN v.code ~ '^[A-Z0-9]{1,64}$' THEN v.code END
+    FROM (
+        SELECT upper(regexp_replace(
+                   normalize(p_code, NFKC),
+                   '[[:space:]\u00A0\u00AD\u1680\u180E\u2000-\u200D\u2028\u2029\u202F\u205F\u2060\u3000\uFEFF\-\u2010-\u2015\u2043\u2212\uFE58\uFE63\uFF0D]',
+                   '', 'g') COLLATE "C") AS code
+        WHERE char_length(p_code) <= 256  -- longer input cannot be a code; skip normalizing it
+    ) AS v
+$$;
+COMMENT ON FUNCTION promo.normalize_code_or_null(text) IS
+    'The canonical form of a code (NFKC, no spaces or dashes, uppercase, 1-64 of A-Z0-9), or NULL when the input cannot be a code.';
+
+CREATE OR REPLACE FUNCTION promo.normalize_code(p_code text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_code text := promo.normalize_code_or_null(p_code);
+BEGIN
+    -- The DETAIL describes the rule, never the input: codes must not reach any log.
+    PERFORM ops.check_argument(v_code IS NOT NULL, 'p_code',
+        'a code is 1 to 64 letters A-Z and digits once spaces and hyphens are removed',
+        'Use only letters and digits; spaces, hyphens and case do not matter.');
+    RETURN v_code;
+END
+$$;
+COMMENT ON FUNCTION promo.normalize_code(text) IS
+    'The canonical form of a code; raises SP422 when the input cannot be a code.';

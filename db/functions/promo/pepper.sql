@@ -1,0 +1,42 @@
+CREATE OR REPLACE FUNCTION promo.pepper(p_previous boolean DEFAULT false)
+RETURNS bytea
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_name   text := CASE WHEN p_previous THEN 'promo.pepper_previous' ELSE 'promo.pepper' END;
+    v_value  text := nullif(current_setting(v_name, true), '');
+BEGIN
+    IF v_value IS NULL THEN
+        IF p_previous THEN
+            RETURN NULL;  -- no rotation in progress
+        END IF;
+        RAISE EXCEPTION USING ERRCODE = 'SP500', MESSAGE = 'promo.pepper is not set',
+            DETAIL = 'promo codes are hashed with a secret pepper that this session does not have',
+            HINT = 'The app sets it from PROMO_SECRET_PEPPER on every connection; in psql use `make psql` or SET promo.pepper.';
+    END IF;
+    IF octet_length(convert_to(v_value, 'UTF8')) < 32 THEN
+        RAISE EXCEPTION USING ERRCODE = 'SP500', MESSAGE = format('%s is too short', v_name),
+            DETAIL = format('%s bytes; at least 32 are required', octet_length(convert_to(v_value, 'UTF8'))),
+            HINT = 'Generate one with: python3 -c "import secrets; print(secrets.token_urlsafe(48))"';
+    END IF;
+    RETURN convert_to(v_value, 'UTF8');
+END
+$$;
+COMMENT ON FUNCTION promo.pepper(boolean) IS
+    'The pepper from the session setting promo.pepper (or promo.pepper_previous, NULL when unset); SP500 when missing or under 32 bytes.';
+
+CREATE OR REPLACE FUNCTION promo.hmac(p_text text, p_pepper bytea)
+RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT extensions.hmac(convert_to(p_text, 'UTF8'), p_pepper, 'sha256') $$;
+COMMENT ON FUNCTION promo.hmac(text, bytea) IS 'HMAC-SHA256 of a text under a pepper (NULL pepper gives NULL).';
+
+CREATE OR REPLACE FUNCTION promo.pepper_id(p_pepper bytea)
+RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT substr(promo.hmac('starpass:pepper-id', p_pepper), 1, 8) $$;
+COMMENT ON FUNCTION promo.pepper_id(bytea) IS
+    'An 8-byte fingerprint that tells peppers apart without revealing them.';

@@ -1,0 +1,51 @@
+CREATE OR REPLACE FUNCTION promo.record_attempt(
+    p_user_id          bigint,
+    p_idempotency_key  text,
+    p_request_hash     bytea,
+    p_result           api.redeem_result,
+    p_now              timestamptz
+)
+RETURNS api.redeem_result
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_result    api.redeem_result := p_result;
+    v_counted   boolean := NOT coalesce(p_result.replayed, false)
+                           AND p_result.outcome NOT IN ('APPLIED', 'RESERVED', 'THROTTLED');
+    v_since     timestamptz;
+    v_failures  bigint;
+BEGIN
+    v_result.replayed := coalesce(v_result.replayed, false);
+    IF v_counted THEN
+        PERFORM promo.lock_user(p_user_id);
+        SELECT t.counting_since INTO v_since FROM promo.user_throttle AS t WHERE t.user_id = p_user_id;
+        SELECT count(*) + 1 INTO v_failures
+        FROM promo.promo_attempts AS a
+        WHERE a.user_id = p_user_id AND a.counted
+          AND a.created_at > greatest(p_now - ops.setting_interval('promo.throttle_window'),
+                                      coalesce(v_since, '-infinity'));
+        IF v_failures >= ops.setting_integer('promo.throttle_max_failures') THEN
+            v_result.blocked_until := p_now + ops.setting_interval('promo.throttle_block');
+            PERFORM core.ensure_user(p_user_id);
+            INSERT INTO promo.user_throttle AS t (user_id, blocked_until, blocked_at, updated_at)
+            VALUES (p_user_id, v_result.blocked_until, p_now, p_now)
+            ON CONFLICT ON CONSTRAINT user_throttle_pkey DO UPDATE
+            SET blocked_until = excluded.blocked_until, blocked_at = excluded.blocked_at,
+                updated_at = excluded.updated_at;
+        END IF;
+    END IF;
+
+    INSERT INTO promo.promo_attempts (user_id, idempotency_key, request_hash, outcome, promo_code_id,
+                                      promo_redemption_id, replayed, counted, result, created_at)
+    VALUES (p_user_id, p_idempotency_key, p_request_hash, v_result.outcome, v_result.promo_code_id,
+            v_result.promo_redemption_id, v_result.replayed, v_counted,
+            CASE WHEN NOT v_result.replayed
+                      AND v_result.outcome NOT IN ('THROTTLED', 'IDEMPOTENCY_CONFLICT')
+                 THEN to_jsonb(v_result) END,
+            p_now);
+    RETURN v_result;
+END
+$$;
+COMMENT ON FUNCTION promo.record_attempt(bigint, text, bytea, api.redeem_result, timestamptz) IS
+    'Logs a redemption attempt; a counted refusal that reaches the threshold within the window blocks the user (blocked_until is set in the returned result).';
