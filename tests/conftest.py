@@ -42,8 +42,14 @@ def new_database(pg_server: str) -> Iterator[Callable[[], ScratchDatabase]]:
         drop_database(pg_server, db.name)
 
 
+# The pepper the tests hash codes with, set per connection as the app's pool does.
+PEPPER = "pytest-pepper-0123456789abcdef-0123456789"
+
+
 def connect(url: str) -> Conn:
-    return psycopg.connect(url, autocommit=True, row_factory=dict_row)
+    return psycopg.connect(
+        url, autocommit=True, row_factory=dict_row, options=f"-c promo.pepper={PEPPER}"
+    )
 
 
 @pytest.fixture

@@ -8,9 +8,14 @@ FROM unnest(ARRAY['api', 'core', 'billing', 'promo', 'referral', 'ops']) AS s;
 SELECT functions_are('api', ARRAY[
     'adjust_premium_days',
     'check_invariants',
+    'create_promo_code',
     'get_premium_status',
+    'get_promo_campaign',
+    'get_promo_throttle',
     'list_plans',
     'list_settings',
+    'redeem_promo_code',
+    'reset_promo_throttle',
     'set_setting',
     'touch_user'
 ], 'the api surface is exactly these functions');

@@ -48,6 +48,58 @@ AS $$
     FULL JOIN (SELECT * FROM chain WHERE from_end = 1) AS c ON c.user_id = e.user_id
     WHERE e.user_id IS NULL OR c.user_id IS NULL
        OR e.premium_until IS DISTINCT FROM c.premium_until_after
+    UNION ALL
+    -- Capacity: APPLIED + CONSUMED + live RESERVED never exceed max_uses, and the slots hold
+    -- exactly max_uses.
+    SELECT 'promo_capacity', 'promo_code ' || pc.promo_code_id,
+           format('max_uses %s, slots hold %s, applied+consumed+live reserved %s',
+                  pc.max_uses, sl.capacity, rd.taken)
+    FROM promo.promo_codes AS pc
+    CROSS JOIN LATERAL (SELECT sum(s.capacity) AS capacity FROM promo.capacity_slots AS s
+                        WHERE s.promo_code_id = pc.promo_code_id) AS sl
+    CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE r.status IN ('APPLIED', 'CONSUMED')
+                                                   OR (r.status = 'RESERVED' AND r.reserved_until > ops.now()))
+                               AS taken
+                        FROM promo.promo_redemptions AS r WHERE r.promo_code_id = pc.promo_code_id) AS rd
+    WHERE pc.max_uses IS NOT NULL AND (rd.taken > pc.max_uses OR sl.capacity IS DISTINCT FROM pc.max_uses)
+    UNION ALL
+    -- Slot counters are the redemptions they stand for: used (= used_total, summed) counts
+    -- APPLIED, CONSUMED and REVOKED (revocation never gives a unit back); held counts RESERVED.
+    SELECT 'promo_slot_counts', format('promo_code %s slot %s', s.promo_code_id, s.slot_no),
+           format('used %s held %s, redemptions say %s and %s', s.used, s.held,
+                  coalesce(r.used, 0), coalesce(r.held, 0))
+    FROM promo.capacity_slots AS s
+    LEFT JOIN (SELECT x.promo_code_id, x.slot_no,
+                      count(*) FILTER (WHERE x.status IN ('APPLIED', 'CONSUMED', 'REVOKED')) AS used,
+                      count(*) FILTER (WHERE x.status = 'RESERVED') AS held
+               FROM promo.promo_redemptions AS x GROUP BY x.promo_code_id, x.slot_no) AS r
+           USING (promo_code_id, slot_no)
+    WHERE s.used <> coalesce(r.used, 0) OR s.held <> coalesce(r.held, 0)
+    UNION ALL
+    -- Idempotency: every redemption is the binding answer to a key of its own user and campaign,
+    -- and no answer points at another user's or campaign's redemption.
+    SELECT 'promo_idempotency', 'redemption ' || r.promo_redemption_id,
+           'no binding attempt of its user and campaign answers with it'
+    FROM promo.promo_redemptions AS r
+    WHERE NOT EXISTS (SELECT FROM promo.promo_attempts AS a
+                      WHERE a.binding AND a.promo_redemption_id = r.promo_redemption_id
+                        AND a.user_id = r.user_id AND a.promo_code_id = r.promo_code_id)
+    UNION ALL
+    SELECT 'promo_idempotency', 'attempt ' || a.attempt_id,
+           format('answers with redemption %s of user %s', r.promo_redemption_id, r.user_id)
+    FROM promo.promo_attempts AS a
+    JOIN promo.promo_redemptions AS r USING (promo_redemption_id)
+    WHERE a.user_id <> r.user_id OR a.promo_code_id <> r.promo_code_id
+    UNION ALL
+    -- Every premium grant (APPLIED, or REVOKED later) was booked once, with its days.
+    SELECT 'promo_grant_booked', 'redemption ' || r.promo_redemption_id,
+           format('no PROMO_PREMIUM ledger entry of %s days for user %s', pc.grant_days, r.user_id)
+    FROM promo.promo_redemptions AS r
+    JOIN promo.promo_codes AS pc USING (promo_code_id)
+    WHERE r.kind = 'PREMIUM_GRANT'
+      AND NOT EXISTS (SELECT FROM billing.ledger AS l
+                      WHERE l.kind = 'PROMO_PREMIUM' AND l.ref_id = r.promo_redemption_id
+                        AND l.user_id = r.user_id AND l.premium_days_delta = pc.grant_days)
 $$;
 COMMENT ON FUNCTION api.check_invariants() IS
     'One row per violated invariant (empty when all hold). Tests call it after every scenario; operators after repairs.';
