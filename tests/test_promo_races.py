@@ -74,7 +74,8 @@ def test_200_users_race_for_50_uses(database: ScratchDatabase, admin: Conn) -> N
     ).fetchone()
     assert figures == {"used_total": 50, "applied": 50, "capacity_left": 0}
     granted = admin.execute(
-        "SELECT count(*) AS n FROM billing.ledger WHERE kind = 'PROMO_PREMIUM' AND user_id = ANY(%s)",
+        "SELECT count(*) AS n FROM billing.ledger"
+        " WHERE kind = 'PROMO_PREMIUM' AND user_id = ANY(%s)",
         (users,),
     ).fetchone()
     assert granted == {"n": 50}
