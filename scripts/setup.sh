@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PG_BIN=${STARPASS_PG_BINDIR:-/usr/lib/postgresql/15/bin}
-APT_PACKAGES=(postgresql-15 postgresql-15-cron postgresql-15-pgtap pgtap)
+APT_PACKAGES=(postgresql-15 postgresql-15-cron postgresql-15-pgtap pgtap python3-venv)
 PYTHON=${PYTHON:-python3}
 
 missing=()
@@ -13,6 +13,7 @@ missing=()
 [ -f /usr/share/postgresql/15/extension/pg_cron.control ] || missing+=(postgresql-15-cron)
 [ -f /usr/share/postgresql/15/extension/pgtap.control ] || missing+=(postgresql-15-pgtap)
 command -v pg_prove >/dev/null 2>&1 || missing+=(pgtap)
+"$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "setup: installing ${missing[*]} with apt-get"
@@ -28,8 +29,9 @@ fi
 
 # Re-install only when the dependency declarations changed since the last install.
 stamp=.venv/.starpass-installed
-if [ ! -x .venv/bin/python ]; then
+if [ ! -x .venv/bin/pip ]; then
   echo "setup: creating .venv"
+  rm -rf .venv
   "$PYTHON" -m venv .venv
 fi
 want=$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-64)
@@ -40,8 +42,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 
 if [ ! -f .env ]; then
-  .venv/bin/python -m app.cli.main dev-env > .env.tmp
-  chmod 600 .env.tmp
+  (umask 077 && .venv/bin/python -m app.cli.main dev-env > .env.tmp)
   mv .env.tmp .env
   echo "setup: wrote .env with freshly generated DEVELOPMENT secrets (PROMO_SECRET_PEPPER, API tokens);"
   echo "setup: they are for this machine only, never for production."

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import make_conninfo
 
 from app.config import Settings
-from app.db.cluster import APP_ROLE, Cluster
+from app.db.cluster import APP_ROLE, Cluster, libpq_environment
 from app.db.migrate import migrate
 
 SERVER_URL_VARIABLE = "STARPASS_TEST_SERVER_URL"
@@ -52,6 +52,7 @@ def scratch_server(settings: Settings | None = None) -> Iterator[str]:
     """Yields a superuser URL (database `postgres`) of a server the tests may use freely."""
     external = os.environ.get(SERVER_URL_VARIABLE) or os.environ.get("DATABASE_URL")
     if external:
+        _require_superuser(external)
         yield external
         return
     cluster = throwaway_cluster(settings or Settings())
@@ -62,6 +63,19 @@ def scratch_server(settings: Settings | None = None) -> Iterator[str]:
         yield cluster.admin_url("postgres")
     finally:
         cluster.destroy()
+
+
+def _require_superuser(url: str) -> None:
+    """The tests create databases and set the starpass_app password: only on a disposable
+    server, reached as a superuser (never the app's own DATABASE_URL)."""
+    with psycopg.connect(url, connect_timeout=10) as conn:
+        row = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+    if not (row and row[0]):
+        raise SystemExit(
+            "tests: DATABASE_URL must be a superuser URL of a disposable server (the tests "
+            "create databases and set the starpass_app password there); unset it to use a "
+            "throwaway cluster"
+        )
 
 
 def with_database(server_url: str, name: str) -> str:
@@ -103,19 +117,6 @@ def app_role_url(admin_url: str) -> str:
     return make_conninfo(admin_url, user=APP_ROLE, password=_APP_PASSWORD)
 
 
-def _pg_environment(conninfo: str) -> dict[str, str]:
-    names = {
-        "host": "PGHOST",
-        "port": "PGPORT",
-        "user": "PGUSER",
-        "dbname": "PGDATABASE",
-        "password": "PGPASSWORD",
-        "sslmode": "PGSSLMODE",
-    }
-    params = conninfo_to_dict(conninfo)
-    return {env: str(params[key]) for key, env in names.items() if params.get(key) is not None}
-
-
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--"]:
         argv = argv[1:]
@@ -124,7 +125,11 @@ def main(argv: list[str]) -> int:
         return 2
     with scratch_server() as server_url:
         database = create_database(server_url, prefix="starpass_pgtap", pgtap=True)
-        env = {**os.environ, **_pg_environment(database.admin_url), SERVER_URL_VARIABLE: server_url}
+        env = {
+            **os.environ,
+            **libpq_environment(database.admin_url),
+            SERVER_URL_VARIABLE: server_url,
+        }
         try:
             return subprocess.run(argv, env=env, check=False).returncode
         finally:

@@ -9,8 +9,8 @@ from pathlib import Path
 import psycopg
 
 from app.config import Settings
-from app.db.cluster import Cluster, _reachable_base_dir
-from tests.harness import throwaway_cluster
+from app.db.cluster import Cluster, _reachable_base_dir, libpq_option
+from tests.harness import ScratchDatabase, throwaway_cluster
 
 
 def test_socket_path_stays_short_for_deep_checkouts(tmp_path: Path) -> None:
@@ -59,3 +59,10 @@ def test_cluster_lifecycle_and_privacy() -> None:
     finally:
         cluster.destroy()
     assert not cluster.base_dir.exists()
+
+
+def test_pepper_with_spaces_survives_the_startup_options(database: ScratchDatabase) -> None:
+    pepper = "a pepper with spaces \\ and a backslash, long enough"
+    with psycopg.connect(database.app_url, options=libpq_option("promo.pepper", pepper)) as conn:
+        row = conn.execute("SELECT current_setting('promo.pepper')").fetchone()
+    assert row == (pepper,)

@@ -3,15 +3,65 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import psycopg
+import pytest
 
-from app.db.migrate import MigrationReport, migrate
+from app.db.migrate import DB_DIR, MigrationReport, migrate
 from tests.harness import ScratchDatabase
+
+
+def _source_copy(tmp_path: Path) -> Path:
+    copy = tmp_path / "db"
+    shutil.copytree(DB_DIR, copy)
+    return copy
+
+
+def _definition(url: str, signature: str) -> str:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT pg_get_functiondef(%s::regprocedure)", (signature,)).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_a_broken_body_fails_the_deploy_and_changes_nothing(
+    new_database: Callable[[], ScratchDatabase], tmp_path: Path
+) -> None:
+    db = new_database()
+    source = _source_copy(tmp_path)
+    plans = source / "functions" / "api" / "list_plans.sql"
+    plans.write_text(plans.read_text().replace("FROM billing.plans", "FROM billing.no_such_table"))
+    before = _definition(db.admin_url, "api.list_plans(boolean)")
+    with pytest.raises(RuntimeError, match=r"api.list_plans\(boolean\).*no_such_table"):
+        migrate(db.admin_url, source)
+    assert _definition(db.admin_url, "api.list_plans(boolean)") == before
+
+
+def test_an_old_signature_left_behind_fails_the_deploy(
+    new_database: Callable[[], ScratchDatabase], tmp_path: Path
+) -> None:
+    db = new_database()
+    source = _source_copy(tmp_path)
+    plans = source / "functions" / "api" / "list_plans.sql"
+    plans.write_text(
+        plans.read_text()
+        .replace(
+            "p_include_inactive boolean DEFAULT false)",
+            "p_include_inactive boolean DEFAULT false, p_locale text DEFAULT 'de')",
+        )
+        .replace("api.list_plans(boolean)", "api.list_plans(boolean, text)")
+    )
+    with pytest.raises(RuntimeError, match=r"without a source file.*api.list_plans\(boolean\)"):
+        migrate(db.admin_url, source)
+    with psycopg.connect(db.admin_url) as conn:
+        row = conn.execute("SELECT to_regprocedure('api.list_plans(boolean, text)')").fetchone()
+    assert row == (None,), "the failed deploy left nothing behind"
 
 
 def _migration_count(url: str) -> int:

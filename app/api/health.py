@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import psycopg
 from aiohttp import web
-from psycopg_pool import PoolTimeout
 
 from app.api.keys import POOL
 from app.api.problems import problem
@@ -23,7 +22,7 @@ async def readyz(request: web.Request) -> web.Response:
     try:
         async with request.app[POOL].connection(timeout=READINESS_TIMEOUT_SECONDS) as conn:
             await conn.execute("SELECT 1")
-    except (psycopg.Error, PoolTimeout):
+    except psycopg.Error:  # also the pool's PoolTimeout, and PoolClosed during shutdown
         return problem(
             503,
             "database_unavailable",

@@ -16,9 +16,9 @@ from pydantic import ValidationError
 
 from app.config import Settings, get_settings
 from app.db import cluster as db_cluster
-from app.db.cluster import APP_DATABASE, Cluster, ClusterError
+from app.db.cluster import APP_DATABASE, Cluster, ClusterError, libpq_environment, libpq_option
 from app.db.migrate import migrate
-from app.logs import configure_logging
+from app.logs import configure_logging, get_logger
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,13 +135,15 @@ def cmd_db_url(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_db_psql(settings: Settings, args: argparse.Namespace) -> int:
     url = db_cluster.app_url(settings) if args.app else db_cluster.admin_url(settings)
-    env = dict(os.environ)
+    # Credentials and the pepper travel in the environment, never on the command line (`ps`).
+    env = {**os.environ, **libpq_environment(url)}
     if settings.promo_secret_pepper is not None:
-        # PGOPTIONS keeps the pepper out of the command line (and so out of `ps`).
         pepper = settings.promo_secret_pepper.get_secret_value()
-        env["PGOPTIONS"] = f"-c promo.pepper={pepper}"
+        env["PGOPTIONS"] = (
+            env.get("PGOPTIONS", "") + " " + libpq_option("promo.pepper", pepper)
+        ).strip()
     psql = shutil.which("psql") or "psql"
-    os.execvpe(psql, [psql, url], env)  # noqa: S606 - replaces this process with psql on purpose
+    os.execvpe(psql, [psql], env)  # noqa: S606 - replaces this process with psql on purpose
     return 0  # pragma: no cover
 
 
@@ -185,12 +187,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if settings.promo_secret_pepper is None:
         print("starpass: PROMO_SECRET_PEPPER is not set (at least 32 bytes)", file=sys.stderr)
         return 2
+    log = get_logger("app.server")
+    log.info("server_listening", url=f"http://{args.host}:{args.port}")
     web.run_app(
         create_app(settings),
         host=args.host,
         port=args.port,
         access_log_class=AccessLogger,
-        print=lambda message: print(message, file=sys.stderr),
+        print=None,  # the banner would break the one-JSON-object-per-line log stream
         shutdown_timeout=10,
     )
     return 0

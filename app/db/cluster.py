@@ -13,6 +13,7 @@ import os
 import pwd
 import secrets
 import shutil
+import stat
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from urllib.parse import quote, urlencode
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 from app.config import Settings
 
@@ -165,6 +167,8 @@ class Cluster:
         """pg_cron lives in `postgres`, where cron.database_name points (DESIGN §6)."""
         with psycopg.connect(self.admin_url("postgres"), autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS pg_cron")
+            # Only the app database is for the app: no logins into the maintenance databases.
+            conn.execute("REVOKE CONNECT ON DATABASE postgres, template1 FROM PUBLIC")
 
     def ensure_app_database(self) -> bool:
         self.ensure_pg_cron()
@@ -178,9 +182,15 @@ class Cluster:
             return True
 
     def set_app_password(self) -> None:
-        """Lets TCP clients on 127.0.0.1 log in as the app role (socket logins are trusted)."""
+        """Lets TCP clients on 127.0.0.1 log in as the app role (socket logins are trusted).
+        Set once: a second migrate changes nothing."""
         password = json.loads(self.credentials_file.read_text())[APP_ROLE]
         with psycopg.connect(self.url(SUPERUSER, "postgres"), autocommit=True) as conn:
+            has_password = conn.execute(
+                "SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = %s", (APP_ROLE,)
+            ).fetchone()
+            if has_password and has_password[0]:
+                return
             conn.execute(
                 sql.SQL("ALTER ROLE {} PASSWORD {}").format(
                     sql.Identifier(APP_ROLE), sql.Literal(password)
@@ -250,6 +260,12 @@ class Cluster:
 
     def _make_private_dir(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Refuse a planted symlink or someone else's directory (the socket lives in /tmp).
+        info = path.lstat()
+        user = self._service_user()
+        allowed_owners = {os.geteuid()} | ({user.pw_uid} if user else set())
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid not in allowed_owners:
+            raise ClusterError(f"{path} exists but is not a directory of ours; remove it")
         path.chmod(0o700)
         self._give_to_service_user(path)
 
@@ -271,7 +287,11 @@ def _reachable_base_dir(preferred: Path) -> Path:
     A checkout under a private home directory (e.g. /root) is not reachable; then the cluster
     lives under /var/lib/starpass, in a directory named after the checkout so it stays stable.
     """
-    if os.geteuid() != 0 or _traversable_by_service_user(preferred):
+    if (
+        os.geteuid() != 0
+        or (preferred / "data" / "PG_VERSION").exists()
+        or _traversable_by_service_user(preferred)
+    ):
         return preferred
     digest = hashlib.sha256(str(preferred.resolve()).encode()).hexdigest()[:12]
     return Path("/var/lib/starpass") / digest
@@ -308,3 +328,24 @@ def admin_url(settings: Settings) -> str:
         or settings.database_url
         or Cluster.for_project(settings).admin_url()
     )
+
+
+def libpq_environment(url: str) -> dict[str, str]:
+    """PG* variables for a URL, so child processes get credentials without a command line."""
+    names = {
+        "host": "PGHOST",
+        "port": "PGPORT",
+        "user": "PGUSER",
+        "dbname": "PGDATABASE",
+        "password": "PGPASSWORD",
+        "sslmode": "PGSSLMODE",
+        "options": "PGOPTIONS",
+    }
+    params = conninfo_to_dict(url)
+    return {env: str(params[key]) for key, env in names.items() if params.get(key) is not None}
+
+
+def libpq_option(name: str, value: str) -> str:
+    """`-c name=value` for libpq's options, with spaces and backslashes escaped."""
+    escaped = value.replace("\\", "\\\\").replace(" ", "\\ ")
+    return f"-c {name}={escaped}"

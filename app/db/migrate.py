@@ -33,7 +33,6 @@ class MigrationReport:
     functions_changed: list[str] = field(default_factory=list)
     functions_unchanged: int = 0
     privileges_changed: list[str] = field(default_factory=list)
-    orphaned_functions: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -46,10 +45,6 @@ class MigrationReport:
         out += [f"migration applied: {name}" for name in self.migrations]
         out += [f"function created or changed: {name}" for name in self.functions_changed]
         out += [f"privileges changed: {name}" for name in self.privileges_changed]
-        out += [
-            f"warning: {name} has no file under db/functions (drop it in a migration)"
-            for name in self.orphaned_functions
-        ]
         if not self.changed:
             out.append(
                 f"database is up to date: no pending migrations, "
@@ -64,20 +59,20 @@ class MigrationReport:
         return out
 
 
-def migrate(admin_url: str) -> MigrationReport:
+def migrate(admin_url: str, db_dir: Path = DB_DIR) -> MigrationReport:
     report = MigrationReport()
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
         try:
-            report.bootstrap = _bootstrap(conn)
-            report.migrations = _apply_migrations(admin_url)
-            _apply_functions(conn, report)
+            report.bootstrap = _bootstrap(conn, db_dir)
+            report.migrations = _apply_migrations(admin_url, db_dir)
+            _apply_functions(conn, report, db_dir)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
     return report
 
 
-def _bootstrap(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:
+def _bootstrap(conn: psycopg.Connection[tuple[object, ...]], db_dir: Path) -> list[str]:
     notices: list[str] = []
 
     def collect(diag: psycopg.errors.Diagnostic) -> None:
@@ -87,7 +82,7 @@ def _bootstrap(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:
 
     conn.add_notice_handler(collect)
     try:
-        conn.execute((DB_DIR / "bootstrap.sql").read_text())
+        conn.execute((db_dir / "bootstrap.sql").read_text())
     finally:
         conn.remove_notice_handler(collect)
     return notices
@@ -102,9 +97,12 @@ def yoyo_url(admin_url: str) -> str:
     return f"postgresql+psycopg:///{quote(database, safe='')}?{urlencode(params)}"
 
 
-def _apply_migrations(admin_url: str) -> list[str]:
+def _apply_migrations(admin_url: str, db_dir: Path) -> list[str]:
     backend = get_backend(yoyo_url(admin_url))
-    migrations = read_migrations(str(DB_DIR / "migrations"))
+    migrations = read_migrations(str(db_dir / "migrations"))
+    # Our advisory lock already serializes migrate runs; a yoyo lock row left by a crashed run
+    # would otherwise stall every later deploy.
+    backend.break_lock()
     with backend.lock():
         pending = backend.to_apply(migrations)
         for migration in pending:
@@ -129,23 +127,29 @@ def _snapshot(conn: psycopg.Connection[tuple[object, ...]]) -> dict[str, tuple[s
     return {str(name): (str(body), str(acl)) for name, body, acl in rows}
 
 
-def function_files() -> list[Path]:
-    return sorted((DB_DIR / "functions").rglob("*.sql"))
-
-
-def _apply_functions(conn: psycopg.Connection[tuple[object, ...]], report: MigrationReport) -> None:
+def _apply_functions(
+    conn: psycopg.Connection[tuple[object, ...]], report: MigrationReport, db_dir: Path
+) -> None:
     with conn.transaction():
         before = _snapshot(conn)
         conn.execute(f"SET LOCAL ROLE {OWNER_ROLE}")
         # Bodies may call functions from files applied later; pgTAP tests exercise every body.
         conn.execute("SET LOCAL check_function_bodies = off")
         conn.execute("SET LOCAL search_path = pg_catalog, pg_temp")
-        for path in function_files():
+        for path in sorted((db_dir / "functions").rglob("*.sql")):
             try:
                 conn.execute(path.read_text())
             except psycopg.Error as exc:
-                raise RuntimeError(f"{path.relative_to(PROJECT_ROOT)}: {exc}") from exc
-        conn.execute((DB_DIR / "grants.sql").read_text())
+                raise RuntimeError(f"{path.relative_to(db_dir.parent)}: {exc}") from exc
+        _validate_bodies(conn)
+        stale = [str(row[0]) for row in conn.execute(_STALE, {"schemas": list(OUR_SCHEMAS)})]
+        if stale:
+            raise RuntimeError(
+                "functions without a source file (an old signature?): "
+                + ", ".join(stale)
+                + "; drop them in a migration (DESIGN §3.3). Nothing was changed."
+            )
+        conn.execute((db_dir / "grants.sql").read_text())
         after = _snapshot(conn)
 
     for name, (body, acl) in sorted(after.items()):
@@ -157,8 +161,40 @@ def _apply_functions(conn: psycopg.Connection[tuple[object, ...]], report: Migra
         if old is not None and old[1] != acl:
             report.privileges_changed.append(name)
 
-    sources = {(p.parent.name, p.stem) for p in function_files()}
-    for name in after:
-        schema, _, rest = name.partition(".")
-        if schema == "api" and (schema, rest.split("(")[0]) not in sources:
-            report.orphaned_functions.append(name)
+
+def _validate_bodies(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """With every file loaded, check each body as CREATE FUNCTION would: a typo or a missing
+    table fails the deploy here instead of on the first call."""
+    conn.execute("SET LOCAL check_function_bodies = on")
+    rows = conn.execute(_BODIES, {"schemas": list(OUR_SCHEMAS)}).fetchall()
+    for oid, name, language in rows:
+        validator = "plpgsql_validator" if language == "plpgsql" else "fmgr_sql_validator"
+        try:
+            with conn.transaction():
+                conn.execute(f"SELECT pg_catalog.{validator}(%s)", (oid,))
+        except psycopg.Error as exc:
+            raise RuntimeError(f"{name}: {exc}") from exc
+
+
+_BODIES = """
+SELECT p.oid, p.oid::regprocedure::text, l.lanname
+FROM pg_proc AS p
+JOIN pg_namespace AS n ON n.oid = p.pronamespace
+JOIN pg_language AS l ON l.oid = p.prolang
+WHERE n.nspname = ANY(%(schemas)s) AND l.lanname IN ('plpgsql', 'sql')
+"""
+
+# Functions this run did not (re)write: neither from a file nor a migration-defined trigger or
+# CHECK helper. CREATE OR REPLACE rewrites the pg_proc row, so its xmin is this transaction.
+_STALE = """
+SELECT p.oid::regprocedure::text
+FROM pg_proc AS p
+JOIN pg_namespace AS n ON n.oid = p.pronamespace
+WHERE n.nspname = ANY(%(schemas)s)
+  AND p.xmin::text <> (pg_catalog.txid_current() %% 4294967296)::text
+  AND p.prorettype <> 'trigger'::regtype
+  AND NOT EXISTS (SELECT FROM pg_depend AS d
+                  WHERE d.refobjid = p.oid AND d.classid = 'pg_constraint'::regclass)
+  AND NOT EXISTS (SELECT FROM pg_depend AS d WHERE d.objid = p.oid AND d.deptype = 'e')
+ORDER BY 1
+"""

@@ -3,29 +3,24 @@ transaction), and `promo.pepper` set on every connection for the hashing functio
 
 from __future__ import annotations
 
-from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from app.config import Settings
-from app.db.cluster import app_url
+from app.db.cluster import app_url, libpq_option
 
 
 def create_pool(settings: Settings, conninfo: str | None = None) -> AsyncConnectionPool:
-    pepper = settings.promo_secret_pepper
-
-    async def configure(conn: AsyncConnection) -> None:
-        if pepper is not None:
-            await conn.execute(
-                "SELECT pg_catalog.set_config('promo.pepper', %s, false)",
-                (pepper.get_secret_value(),),
-            )
-
+    kwargs: dict[str, object] = {"autocommit": True, "application_name": "starpass"}
+    if settings.promo_secret_pepper is not None:
+        # In the startup packet, not a statement: statement logging never sees the pepper.
+        kwargs["options"] = libpq_option(
+            "promo.pepper", settings.promo_secret_pepper.get_secret_value()
+        )
     return AsyncConnectionPool(
         conninfo or app_url(settings),
         min_size=settings.starpass_db_pool_min,
         max_size=settings.starpass_db_pool_max,
-        kwargs={"autocommit": True, "application_name": "starpass"},
-        configure=configure,
+        kwargs=kwargs,
         check=AsyncConnectionPool.check_connection,
         open=False,
         name="starpass",

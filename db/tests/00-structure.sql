@@ -1,6 +1,6 @@
 -- The api surface, ownership and privileges (DESIGN §3).
 BEGIN;
-SELECT plan(16);
+SELECT plan(20);
 
 SELECT has_schema(s, format('schema %s exists', s))
 FROM unnest(ARRAY['api', 'core', 'billing', 'promo', 'referral', 'ops']) AS s;
@@ -50,10 +50,14 @@ $$, 'starpass_app has no privilege on any table, view or sequence');
 
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-    CROSS JOIN LATERAL aclexplode(p.proacl) AS a
     WHERE n.nspname IN ('api', 'core', 'billing', 'promo', 'referral', 'ops')
-      AND a.grantee = 0 AND a.privilege_type = 'EXECUTE'
+      AND has_function_privilege('public', p.oid, 'EXECUTE')
 $$, 'PUBLIC cannot execute any function of ours');
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname IN ('core', 'billing', 'promo', 'referral', 'ops') AND p.prosecdef
+$$, 'only api functions are SECURITY DEFINER');
 
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -66,11 +70,23 @@ SELECT is_empty($$
     WHERE n.nspname = 'api' AND NOT has_function_privilege('starpass_app', p.oid, 'EXECUTE')
 $$, 'starpass_app can execute every api function');
 
-SELECT ok(has_schema_privilege('starpass_app', 'api', 'USAGE')
-          AND NOT has_schema_privilege('starpass_app', 'core', 'USAGE')
-          AND NOT has_schema_privilege('starpass_app', 'billing', 'USAGE')
-          AND NOT has_schema_privilege('starpass_app', 'ops', 'USAGE'),
-          'starpass_app sees the api schema and no other');
+SELECT is((SELECT array_agg(n.nspname::text COLLATE "default") FROM pg_namespace n
+           WHERE n.nspname !~ '^(pg_|information_schema$)'
+             AND (has_schema_privilege('starpass_app', n.oid, 'USAGE')
+                  OR has_schema_privilege('starpass_app', n.oid, 'CREATE'))),
+          ARRAY['api'], 'starpass_app may use the api schema and no other, and create in none');
+
+SELECT ok(has_database_privilege('starpass_app', current_database(), 'CONNECT')
+          AND NOT has_database_privilege('starpass_app', current_database(), 'TEMPORARY')
+          AND NOT has_database_privilege('starpass_app', current_database(), 'CREATE')
+          AND NOT has_database_privilege('public', current_database(), 'CONNECT'),
+          'the app may connect, not create or use temp tables; PUBLIC may not connect');
+
+SELECT ok(NOT pg_has_role('starpass_app', 'starpass_owner', 'MEMBER'),
+          'starpass_app is not a member of starpass_owner');
+
+SELECT is((SELECT extnamespace::regnamespace::text COLLATE "default" FROM pg_extension
+           WHERE extname = 'pgcrypto'), 'extensions', 'pgcrypto lives in schema extensions');
 
 SELECT ok((SELECT NOT rolcanlogin FROM pg_roles WHERE rolname = 'starpass_owner')
           AND (SELECT rolcanlogin AND NOT rolsuper AND NOT rolcreaterole AND NOT rolcreatedb

@@ -16,6 +16,7 @@ DECLARE
     v_audit_id  bigint;
     v_entry     billing.ledger;
 BEGIN
+    PERFORM core.check_user_id(p_user_id);
     PERFORM ops.check_argument(p_days <> 0 AND p_days BETWEEN -3660 AND 3660, 'p_days',
         format('%s days is not a correction (non-zero, at most 3660 either way)', p_days), NULL);
     PERFORM ops.check_argument(char_length(btrim(p_reason)) BETWEEN 1 AND 1000, 'p_reason',

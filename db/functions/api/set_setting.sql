@@ -16,12 +16,14 @@ AS $$
 DECLARE
     v_setting  ops.settings;
 BEGIN
+    PERFORM ops.check_argument(char_length(p_actor) BETWEEN 1 AND 128, 'p_actor',
+        'the actor must be 1 to 128 characters', 'Name the operator or service responsible.');
     SELECT * INTO v_setting FROM ops.settings AS s WHERE s.key = p_key FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'SP404', MESSAGE = 'setting not found',
             DETAIL = format('no setting %L', p_key), HINT = 'api.list_settings() lists them.';
     END IF;
-    PERFORM ops.check_argument(ops.is_valid_setting_value(v_setting.value_type, p_value), 'p_value',
+    PERFORM ops.check_argument(p_value IS NOT NULL AND ops.is_valid_setting_value(v_setting.value_type, p_value), 'p_value',
         format('%L is not a valid %s', p_value, v_setting.value_type),
         format('%s takes a %s, e.g. %s', p_key, v_setting.value_type, v_setting.default_value));
 

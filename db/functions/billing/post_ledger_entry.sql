@@ -16,6 +16,7 @@ DECLARE
     v_before  timestamptz;
     v_entry   billing.ledger;
 BEGIN
+    PERFORM core.check_user_id(p_user_id);
     SELECT * INTO v_kind FROM billing.ledger_kinds WHERE kind = p_kind;
     PERFORM ops.check_argument(FOUND, 'p_kind', format('unknown ledger kind %L', p_kind),
         'Use a kind from billing.ledger_kinds.');

@@ -1,6 +1,6 @@
 -- billing.post_ledger_entry (the grant helper), api.get_premium_status, api.adjust_premium_days.
 BEGIN;
-SELECT plan(35);
+SELECT plan(37);
 
 UPDATE ops.clock SET frozen_at = '2030-01-01 00:00:00+00';
 SELECT api.touch_user(2001, 'ben', 'Ben', 'de');
@@ -101,6 +101,10 @@ SELECT throws_ok($$ SELECT * FROM api.adjust_premium_days(2002, 1, NULL, 'why') 
                  'SP422', 'invalid argument p_actor', 'an adjustment without an actor is refused');
 SELECT throws_ok($$ SELECT * FROM api.adjust_premium_days(2999, 1, 'support-jan', 'who?') $$,
                  'SP404', 'user not found', 'an adjustment for an unknown user is refused');
+SELECT throws_ok($$ SELECT * FROM api.adjust_premium_days(-1, 1, 'support-jan', 'who?') $$,
+                 'SP422', 'invalid argument p_user_id', 'an adjustment for a bad user id is refused');
+SELECT throws_ok($$ SELECT billing.post_ledger_entry(NULL, 'PROMO_PREMIUM', 14, p_premium_days => 1) $$,
+                 'SP422', 'invalid argument p_user_id', 'the helper refuses a missing user id');
 SELECT is((SELECT count(*) FROM ops.audit_log WHERE action = 'billing.premium_adjusted'), 2::bigint,
           'refused adjustments leave no audit row');
 

@@ -1,6 +1,6 @@
 -- Typed settings: listing, changing (audited), and their refusals.
 BEGIN;
-SELECT plan(17);
+SELECT plan(20);
 
 SELECT ok((SELECT count(*) >= 2 FROM api.list_settings()), 'settings are seeded');
 SELECT is_empty($$ SELECT key FROM api.list_settings() WHERE value <> default_value $$,
@@ -33,6 +33,10 @@ SELECT throws_ok($$ SELECT * FROM api.set_setting('promo.nope', '1', 'ops-alice'
                  'SP404', 'setting not found', 'an unknown setting is refused');
 SELECT throws_ok($$ SELECT * FROM api.set_setting('promo.reservation_ttl', '1 hour', '') $$,
                  'SP422', 'invalid argument p_actor', 'a change without an actor is refused');
+SELECT throws_ok($$ SELECT * FROM api.set_setting('promo.reservation_ttl', NULL, 'ops-alice') $$,
+                 'SP422', 'invalid argument p_value', 'a missing value is refused');
+SELECT throws_ok($$ SELECT * FROM api.set_setting('promo.reservation_ttl', '20 minutes', NULL) $$,
+                 'SP422', 'invalid argument p_actor', 'even an unchanged value needs an actor');
 SELECT is(ops.setting_interval('promo.reservation_ttl'), interval '20 minutes',
           'refused changes left the value alone');
 
@@ -46,6 +50,7 @@ SELECT throws_ok($$ UPDATE ops.settings SET value = 'x' WHERE key = 'promo.reser
 SELECT throws_ok($$ UPDATE ops.audit_log SET reason = 'rewritten' $$, 'SP409', NULL,
                  'the audit log refuses updates');
 SELECT throws_ok($$ DELETE FROM ops.audit_log $$, 'SP409', NULL, 'the audit log refuses deletes');
+SELECT throws_ok($$ TRUNCATE ops.audit_log $$, 'SP409', NULL, 'the audit log refuses truncation');
 
 SELECT * FROM finish();
 ROLLBACK;
