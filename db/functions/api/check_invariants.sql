@@ -30,13 +30,14 @@ AS $$
     WHERE c.premium_until_after IS DISTINCT FROM
           billing.premium_after(c.premium_until_before, c.premium_days_delta, c.created_at)
     UNION ALL
-    -- Each entry respects the signs its kind allows.
+    -- Each entry has a known kind (with its ref_type) and the signs that kind allows.
     SELECT 'ledger_kind_sign', 'user ' || c.user_id,
            format('ledger %s: %s with %s Stars and %s days', c.ledger_id, c.kind,
                   c.stars_delta, c.premium_days_delta)
     FROM chain AS c
-    JOIN billing.ledger_kinds AS k USING (kind)
-    WHERE sign(c.stars_delta) NOT IN (0, coalesce(k.stars_sign, sign(c.stars_delta)))
+    LEFT JOIN billing.ledger_kinds AS k USING (kind, ref_type)
+    WHERE k.kind IS NULL
+       OR sign(c.stars_delta) NOT IN (0, coalesce(k.stars_sign, sign(c.stars_delta)))
        OR sign(c.premium_days_delta) NOT IN (0, coalesce(k.days_sign, sign(c.premium_days_delta)))
     UNION ALL
     -- premium_until is where the user's last ledger entry left it (and nothing without one).

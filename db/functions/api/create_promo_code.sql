@@ -50,9 +50,12 @@ BEGIN
     PERFORM ops.check_argument(p_ends_at IS NULL OR (p_ends_at > v_starts_at AND p_ends_at > v_now),
         'p_ends_at', format('ends_at %s must lie after starts_at %s and in the future', p_ends_at, v_starts_at),
         NULL);
+    -- The prefix is public: at least 4 secret characters must follow it.
     PERFORM ops.check_argument(p_prefix IS NULL OR (char_length(v_prefix) BETWEEN 2 AND 16
-                                                    AND starts_with(v_code, v_prefix)),
-        'p_prefix', 'a prefix is 2 to 16 letters or digits and the code starts with it', NULL);
+                                                    AND starts_with(v_code, v_prefix)
+                                                    AND char_length(v_code) >= char_length(v_prefix) + 4),
+        'p_prefix', 'a prefix is 2 to 16 letters or digits that the code starts with, followed by at least 4 more',
+        NULL);
     PERFORM ops.check_argument(char_length(v_actor) BETWEEN 1 AND 128, 'p_actor',
         'the actor is 1 to 128 characters', NULL);
 

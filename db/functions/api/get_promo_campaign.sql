@@ -32,8 +32,10 @@ BEGIN
     RETURN QUERY
     SELECT c.promo_code_id, c.campaign, c.kind, c.grant_days, c.discount_percent, c.max_uses,
            c.per_user_limit, c.starts_at, c.ends_at, c.prefix, c.status,
-           -- ends_at decides before the rollover job writes EXPIRED.
-           CASE WHEN c.ends_at <= v_now THEN 'EXPIRED' ELSE c.status END,
+           -- Time and capacity decide before the rollover job writes EXPIRED or DEPLETED.
+           CASE WHEN c.ends_at <= v_now THEN 'EXPIRED'
+                WHEN c.status = 'ACTIVE' AND c.max_uses - s.used - r.live <= 0 THEN 'DEPLETED'
+                ELSE c.status END,
            c.paused_reason, c.created_at, c.created_by,
            s.used, r.applied, r.live, r.consumed, r.revoked,
            c.max_uses - s.used - r.live,

@@ -39,14 +39,13 @@ BEGIN
            AND v_prior.request_hash IN (v_request_hash, promo.hmac(v_request, v_pepper_prev)) THEN
             v_result := jsonb_populate_record(NULL::api.redeem_result, v_prior.result);
             v_result.replayed := true;
-        ELSE
-            v_result.outcome := 'IDEMPOTENCY_CONFLICT';
+            RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now);
         END IF;
-        RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now);
+        v_result.outcome := 'IDEMPOTENCY_CONFLICT';
     END IF;
 
-    -- Throttle: a blocked user learns nothing about the code, and the attempt is not counted.
-    PERFORM core.ensure_user(p_user_id);
+    -- Throttle: a blocked user learns nothing (not even whose key it was), and the attempt is
+    -- not counted.
     PERFORM promo.lock_user(p_user_id);
     SELECT t.blocked_until INTO v_blocked FROM promo.user_throttle AS t WHERE t.user_id = p_user_id;
     IF v_blocked > v_now THEN
@@ -54,6 +53,10 @@ BEGIN
         v_result.blocked_until := v_blocked;
         RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now);
     END IF;
+    IF v_result.outcome = 'IDEMPOTENCY_CONFLICT' THEN
+        RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now);
+    END IF;
+    PERFORM core.ensure_user(p_user_id);
 
     IF v_code IS NULL THEN
         v_result.outcome := 'INVALID_CODE';
@@ -66,6 +69,11 @@ BEGIN
     IF NOT FOUND THEN
         v_result.outcome := 'NOT_FOUND';
         RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now);
+    END IF;
+    IF v_campaign.code_hash <> v_request_hash THEN
+        -- Found under the previous pepper: re-hash it now, so the rotation can end.
+        UPDATE promo.promo_codes AS c SET code_hash = v_request_hash, pepper_id = promo.pepper_id(v_pepper)
+        WHERE c.promo_code_id = v_campaign.promo_code_id AND c.code_hash = v_campaign.code_hash;
     END IF;
     v_result.promo_code_id := v_campaign.promo_code_id;
     v_result.kind := v_campaign.kind;

@@ -8,7 +8,6 @@ CREATE OR REPLACE FUNCTION billing.post_ledger_entry(
 )
 RETURNS billing.ledger
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_kind    billing.ledger_kinds;

@@ -5,7 +5,6 @@ CREATE OR REPLACE FUNCTION billing.premium_after(
 )
 RETURNS timestamptz
 LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
 AS $$
     -- Days are 24-hour units so the result never depends on the session's time zone.
     SELECT CASE

@@ -1,7 +1,6 @@
 CREATE OR REPLACE FUNCTION core.check_user_id(p_user_id bigint)
 RETURNS void
 LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT ops.check_argument(p_user_id > 0, 'p_user_id',
         format('user id %s is not a positive Telegram user id', coalesce(p_user_id::text, 'NULL')),

@@ -6,7 +6,6 @@ CREATE OR REPLACE FUNCTION ops.check_argument(
 )
 RETURNS void
 LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     -- NULL counts as a failed check: a missing argument is an invalid argument.

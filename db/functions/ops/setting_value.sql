@@ -1,7 +1,6 @@
 CREATE OR REPLACE FUNCTION ops.setting_value(p_key text, p_value_type text)
 RETURNS text
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_setting ops.settings;
@@ -23,20 +22,17 @@ COMMENT ON FUNCTION ops.setting_value(text, text) IS
 CREATE OR REPLACE FUNCTION ops.setting_interval(p_key text)
 RETURNS interval
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
 AS $$ SELECT ops.setting_value(p_key, 'interval')::interval $$;
 COMMENT ON FUNCTION ops.setting_interval(text) IS 'An interval setting.';
 
 CREATE OR REPLACE FUNCTION ops.setting_integer(p_key text)
 RETURNS integer
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
 AS $$ SELECT ops.setting_value(p_key, 'integer')::integer $$;
 COMMENT ON FUNCTION ops.setting_integer(text) IS 'An integer setting.';
 
 CREATE OR REPLACE FUNCTION ops.setting_boolean(p_key text)
 RETURNS boolean
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
 AS $$ SELECT ops.setting_value(p_key, 'boolean')::boolean $$;
 COMMENT ON FUNCTION ops.setting_boolean(text) IS 'A boolean setting.';

@@ -8,7 +8,6 @@ CREATE OR REPLACE FUNCTION ops.write_audit(
 )
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_audit_id bigint;

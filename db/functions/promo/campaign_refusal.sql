@@ -1,7 +1,6 @@
 CREATE OR REPLACE FUNCTION promo.campaign_refusal(p_campaign promo.promo_codes, p_now timestamptz)
 RETURNS text
 LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
 AS $$
     -- Time decides EXPIRED even before the rollover job has updated the status.
     SELECT CASE

@@ -1,7 +1,6 @@
 CREATE OR REPLACE FUNCTION promo.lock_user(p_user_id bigint)
 RETURNS void
 LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp
 AS $$
     -- A transaction-scoped advisory lock keyed by the user id (single-bigint form) serializes a
     -- user's redemptions and throttle changes without writing a row.

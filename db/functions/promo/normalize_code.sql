@@ -1,7 +1,6 @@
 CREATE OR REPLACE FUNCTION promo.normalize_code_or_null(p_code text)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
 AS $$
     -- NFKC folds full-width letters and odd spaces; then every space, hyphen and dash goes
     -- (including those a phone keyboard inserts: U+2010-2015, U+2212, soft hyphen, zero-width
@@ -21,7 +20,6 @@ COMMENT ON FUNCTION promo.normalize_code_or_null(text) IS
 CREATE OR REPLACE FUNCTION promo.normalize_code(p_code text)
 RETURNS text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_code text := promo.normalize_code_or_null(p_code);

@@ -7,7 +7,6 @@ CREATE OR REPLACE FUNCTION promo.record_attempt(
 )
 RETURNS api.redeem_result
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_result    api.redeem_result := p_result;

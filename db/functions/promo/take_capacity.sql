@@ -1,7 +1,6 @@
 CREATE OR REPLACE FUNCTION promo.take_capacity(p_promo_code_id bigint, p_now timestamptz)
 RETURNS smallint
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_slot_no  smallint;
