@@ -23,8 +23,8 @@ psql: setup
 	@$(STARPASS) db psql
 
 lint: setup
-	$(VENV)/bin/ruff check app tests
-	$(VENV)/bin/ruff format --check app tests
+	$(VENV)/bin/ruff check app tests bench
+	$(VENV)/bin/ruff format --check app tests bench
 	$(VENV)/bin/mypy
 
 # One throwaway cluster for both runners; each run exits non-zero when any test fails.
@@ -42,4 +42,5 @@ pytest: setup
 	@$(VENV)/bin/pytest
 
 bench: setup
-	@$(PYTHON) -m tests.bench
+	@$(PYTHON) -m bench.foundation
+	@$(PYTHON) -m bench.promo

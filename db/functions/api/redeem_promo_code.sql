@@ -20,14 +20,20 @@ DECLARE
     v_campaign      promo.promo_codes;
     v_result        api.redeem_result;
     v_taken         bigint;
-    v_live          promo.promo_redemptions;
+    v_live_id       bigint;
+    v_live_until    timestamptz;
     v_slot_no       smallint;
     v_blocked       timestamptz;
 BEGIN
-    PERFORM core.check_user_id(p_user_id);
-    PERFORM ops.check_argument(p_idempotency_key ~ '^[A-Za-z0-9._:-]{8,128}$', 'p_idempotency_key',
-        'an idempotency key is 8 to 128 characters of A-Z a-z 0-9 . _ : -',
-        'Send one random key per logical request (e.g. a UUID) and reuse it only to retry.');
+    -- Plain IFs: on this hot path a PERFORM costs a full SPI query even when the check passes.
+    IF (p_user_id > 0) IS NOT TRUE THEN
+        PERFORM core.check_user_id(p_user_id);
+    END IF;
+    IF (p_idempotency_key ~ '^[A-Za-z0-9._:-]{8,128}$') IS NOT TRUE THEN
+        PERFORM ops.check_argument(false, 'p_idempotency_key',
+            'an idempotency key is 8 to 128 characters of A-Z a-z 0-9 . _ : -',
+            'Send one random key per logical request (e.g. a UUID) and reuse it only to retry.');
+    END IF;
     v_result.replayed := false;
 
     -- Replay: the first answer to a key is binding. Same-key requests queue on this lock.
@@ -46,7 +52,7 @@ BEGIN
 
     -- Throttle: a blocked user learns nothing (not even whose key it was), and the attempt is
     -- not counted.
-    PERFORM promo.lock_user(p_user_id);
+    PERFORM pg_catalog.pg_advisory_xact_lock(p_user_id);  -- promo.lock_user, inlined: hot path
     SELECT t.blocked_until INTO v_blocked FROM promo.user_throttle AS t WHERE t.user_id = p_user_id;
     IF v_blocked > v_now THEN
         v_result.outcome := 'THROTTLED';
@@ -88,19 +94,17 @@ BEGIN
     -- Per user (serialized by the user lock): a live reservation is handed back; expired
     -- reservations do not count, revoked redemptions do.
     SELECT count(*) FILTER (WHERE r.status IN ('APPLIED', 'CONSUMED', 'REVOKED')
-                                  OR (r.status = 'RESERVED' AND r.reserved_until > v_now))
-    INTO v_taken
+                                  OR (r.status = 'RESERVED' AND r.reserved_until > v_now)),
+           (array_agg(r.promo_redemption_id ORDER BY r.reserved_until DESC)
+                FILTER (WHERE r.status = 'RESERVED' AND r.reserved_until > v_now))[1],
+           max(r.reserved_until) FILTER (WHERE r.status = 'RESERVED' AND r.reserved_until > v_now)
+    INTO v_taken, v_live_id, v_live_until
     FROM promo.promo_redemptions AS r
     WHERE r.promo_code_id = v_campaign.promo_code_id AND r.user_id = p_user_id;
-    SELECT * INTO v_live FROM promo.promo_redemptions AS r
-    WHERE r.promo_code_id = v_campaign.promo_code_id AND r.user_id = p_user_id
-      AND r.status = 'RESERVED' AND r.reserved_until > v_now
-    ORDER BY r.reserved_until DESC
-    LIMIT 1;
-    IF FOUND THEN
+    IF v_live_id IS NOT NULL THEN
         v_result.outcome := 'RESERVED';
-        v_result.promo_redemption_id := v_live.promo_redemption_id;
-        v_result.reserved_until := v_live.reserved_until;
+        v_result.promo_redemption_id := v_live_id;
+        v_result.reserved_until := v_live_until;
         RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now);
     END IF;
     IF v_taken >= v_campaign.per_user_limit THEN

@@ -4,7 +4,7 @@ CREATE OR REPLACE FUNCTION billing.premium_after(
     p_at      timestamptz
 )
 RETURNS timestamptz
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql STABLE
 AS $$
     -- Days are 24-hour units so the result never depends on the session's time zone.
     SELECT CASE

@@ -27,13 +27,13 @@ COMMENT ON FUNCTION promo.pepper(boolean) IS
 
 CREATE OR REPLACE FUNCTION promo.hmac(p_text text, p_pepper bytea)
 RETURNS bytea
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $$ SELECT extensions.hmac(convert_to(p_text, 'UTF8'), p_pepper, 'sha256') $$;
 COMMENT ON FUNCTION promo.hmac(text, bytea) IS 'HMAC-SHA256 of a text under a pepper (NULL pepper gives NULL).';
 
 CREATE OR REPLACE FUNCTION promo.pepper_id(p_pepper bytea)
 RETURNS bytea
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $$ SELECT substr(promo.hmac('starpass:pepper-id', p_pepper), 1, 8) $$;
 COMMENT ON FUNCTION promo.pepper_id(bytea) IS
     'An 8-byte fingerprint that tells peppers apart without revealing them.';

@@ -1,4 +1,4 @@
-"""`make bench`: throughput and latency of the foundation's hot paths on a durable throwaway
+"""Throughput and latency of the foundation's hot paths on a durable throwaway
 cluster (fsync on, as in production). Prints a Markdown table for docs/benchmarks.md."""
 
 from __future__ import annotations
