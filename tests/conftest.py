@@ -60,8 +60,12 @@ def app_conn(database: ScratchDatabase) -> Iterator[Conn]:
 
 @pytest.fixture
 def admin_conn(database: ScratchDatabase) -> Iterator[Conn]:
+    """A superuser connection; it may move ops.clock, which is put back afterwards."""
     with connect(database.admin_url) as conn:
-        yield conn
+        try:
+            yield conn
+        finally:
+            conn.execute("UPDATE ops.clock SET frozen_at = NULL, shift = interval '0'")
 
 
 @pytest.fixture(autouse=True)

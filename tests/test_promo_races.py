@@ -6,9 +6,6 @@ from __future__ import annotations
 import itertools
 import secrets
 from collections import Counter
-from collections.abc import Iterator
-
-import pytest
 
 from tests.conftest import Conn, connect
 from tests.harness import ScratchDatabase
@@ -52,28 +49,19 @@ def _key() -> str:
     return "race-" + secrets.token_hex(8)
 
 
-@pytest.fixture
-def admin(database: ScratchDatabase) -> Iterator[Conn]:
-    with connect(database.admin_url) as conn:
-        try:
-            yield conn
-        finally:
-            conn.execute("UPDATE ops.clock SET frozen_at = NULL, shift = interval '0'")
-
-
-def test_200_users_race_for_50_uses(database: ScratchDatabase, admin: Conn) -> None:
+def test_200_users_race_for_50_uses(database: ScratchDatabase, admin_conn: Conn) -> None:
     code = _code()
-    campaign = _create(admin, code, p_max_uses=50)
+    campaign = _create(admin_conn, code, p_max_uses=50)
     users = _users(200)
     results = run_together(
         database.app_url, 200, lambda conn, i: _redeem(conn, users[i], code, _key())
     )
     assert Counter(r["outcome"] for r in results) == {"APPLIED": 50, "DEPLETED": 150}
-    figures = admin.execute(
+    figures = admin_conn.execute(
         "SELECT used_total, applied, capacity_left FROM api.get_promo_campaign(%s)", (campaign,)
     ).fetchone()
     assert figures == {"used_total": 50, "applied": 50, "capacity_left": 0}
-    granted = admin.execute(
+    granted = admin_conn.execute(
         "SELECT count(*) AS n FROM billing.ledger"
         " WHERE kind = 'PROMO_PREMIUM' AND user_id = ANY(%s)",
         (users,),
@@ -81,9 +69,9 @@ def test_200_users_race_for_50_uses(database: ScratchDatabase, admin: Conn) -> N
     assert granted == {"n": 50}
 
 
-def test_unlimited_campaign_serves_everyone(database: ScratchDatabase, admin: Conn) -> None:
+def test_unlimited_campaign_serves_everyone(database: ScratchDatabase, admin_conn: Conn) -> None:
     code = _code()
-    _create(admin, code)
+    _create(admin_conn, code)
     users = _users(100)
     results = run_together(
         database.app_url, 100, lambda conn, i: _redeem(conn, users[i], code, _key())
@@ -91,75 +79,79 @@ def test_unlimited_campaign_serves_everyone(database: ScratchDatabase, admin: Co
     assert Counter(r["outcome"] for r in results) == {"APPLIED": 100}
 
 
-def test_50_identical_requests_make_one_redemption(database: ScratchDatabase, admin: Conn) -> None:
+def test_50_identical_requests_make_one_redemption(
+    database: ScratchDatabase, admin_conn: Conn
+) -> None:
     code = _code()
-    _create(admin, code, p_max_uses=10)
+    _create(admin_conn, code, p_max_uses=10)
     (user,) = _users(1)
     key = _key()
     results = run_together(database.app_url, 50, lambda conn, i: _redeem(conn, user, code, key))
     assert [r["replayed"] for r in results].count(False) == 1
     assert all(r["outcome"] == "APPLIED" for r in results)
     assert len({(r["promo_redemption_id"], r["premium_until"]) for r in results}) == 1
-    rows = admin.execute(
+    rows = admin_conn.execute(
         "SELECT count(*) AS n FROM promo.promo_redemptions WHERE user_id = %s", (user,)
     ).fetchone()
     assert rows == {"n": 1}
 
 
-def test_one_user_20_keys_per_user_limit_1(database: ScratchDatabase, admin: Conn) -> None:
+def test_one_user_20_keys_per_user_limit_1(database: ScratchDatabase, admin_conn: Conn) -> None:
     code = _code()
-    _create(admin, code, p_max_uses=100, p_per_user_limit=1)
+    _create(admin_conn, code, p_max_uses=100, p_per_user_limit=1)
     (user,) = _users(1)
     results = run_together(database.app_url, 20, lambda conn, i: _redeem(conn, user, code, _key()))
     outcomes = Counter(r["outcome"] for r in results)
     assert outcomes["APPLIED"] == 1
     # The 19 others are refused; once 5 refusals are counted the rest are throttled.
     assert outcomes["ALREADY_REDEEMED"] == 5 and outcomes["THROTTLED"] == 14
-    rows = admin.execute(
+    rows = admin_conn.execute(
         "SELECT count(*) AS n FROM promo.promo_redemptions WHERE user_id = %s", (user,)
     ).fetchone()
     assert rows == {"n": 1}
 
 
-def test_20_concurrent_bad_attempts_count_at_most_5(database: ScratchDatabase, admin: Conn) -> None:
+def test_20_concurrent_bad_attempts_count_at_most_5(
+    database: ScratchDatabase, admin_conn: Conn
+) -> None:
     (user,) = _users(1)
     results = run_together(
         database.app_url, 20, lambda conn, i: _redeem(conn, user, f"NOPE{i:04d}XYZ", _key())
     )
     assert Counter(r["outcome"] for r in results) == {"NOT_FOUND": 5, "THROTTLED": 15}
-    counted = admin.execute(
+    counted = admin_conn.execute(
         "SELECT count(*) FILTER (WHERE counted) AS counted, count(*) AS logged"
         " FROM promo.promo_attempts WHERE user_id = %s",
         (user,),
     ).fetchone()
     assert counted == {"counted": 5, "logged": 20}
-    state = admin.execute(
+    state = admin_conn.execute(
         "SELECT is_blocked, failures_in_window FROM api.get_promo_throttle(%s)", (user,)
     ).fetchone()
     assert state == {"is_blocked": True, "failures_in_window": 5}
 
 
-def test_reservations_race_for_the_last_units(database: ScratchDatabase, admin: Conn) -> None:
+def test_reservations_race_for_the_last_units(database: ScratchDatabase, admin_conn: Conn) -> None:
     code = _code()
-    campaign = _create(admin, code, "PERCENT_DISCOUNT", p_max_uses=12)
+    campaign = _create(admin_conn, code, "PERCENT_DISCOUNT", p_max_uses=12)
     early = _users(8)
     with connect(database.app_url) as conn:
         for user in early:
             assert _redeem(conn, user, code, _key())["outcome"] == "RESERVED"
     # The first 8 holds run out (not yet expired by any job): their units are free again.
-    admin.execute("UPDATE ops.clock SET shift = interval '16 minutes'")
+    admin_conn.execute("UPDATE ops.clock SET shift = interval '16 minutes'")
     late = _users(40)
     results = run_together(
         database.app_url, 40, lambda conn, i: _redeem(conn, late[i], code, _key())
     )
     assert Counter(r["outcome"] for r in results) == {"RESERVED": 12, "DEPLETED": 28}
-    statuses = admin.execute(
+    statuses = admin_conn.execute(
         "SELECT status, count(*) AS n FROM promo.promo_redemptions WHERE promo_code_id = %s"
         " GROUP BY status ORDER BY status",
         (campaign,),
     ).fetchall()
     assert statuses == [{"status": "EXPIRED", "n": 8}, {"status": "RESERVED", "n": 12}]
-    held = admin.execute(
+    held = admin_conn.execute(
         "SELECT sum(held) AS held, sum(capacity) AS capacity FROM promo.capacity_slots"
         " WHERE promo_code_id = %s",
         (campaign,),
