@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.libpq import libpq_option
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIN_PEPPER_BYTES = 32
 MIN_TOKEN_CHARS = 32
@@ -39,6 +41,8 @@ class Settings(BaseSettings):
     # Superuser or owner URL for migrations. Unset: DATABASE_URL, else the embedded cluster.
     database_admin_url: str | None = None
     promo_secret_pepper: SecretStr | None = None
+    # During a pepper rotation: the pepper codes created before it were hashed with.
+    promo_secret_pepper_previous: SecretStr | None = None
     internal_api_tokens_json: str = "[]"
 
     # Embedded PostgreSQL (ignored when DATABASE_URL is set).
@@ -50,12 +54,24 @@ class Settings(BaseSettings):
     starpass_db_pool_max: int = Field(default=10, ge=1)
     starpass_log_level: str = "INFO"
 
-    @field_validator("promo_secret_pepper")
+    @field_validator("promo_secret_pepper", "promo_secret_pepper_previous")
     @classmethod
     def _pepper_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value().encode()) < MIN_PEPPER_BYTES:
-            raise ValueError(f"PROMO_SECRET_PEPPER must be at least {MIN_PEPPER_BYTES} bytes")
+            raise ValueError(f"a pepper must be at least {MIN_PEPPER_BYTES} bytes")
         return value
+
+    def pepper_options(self) -> str:
+        """libpq startup options that give a session the pepper(s): never a logged statement."""
+        options = [
+            libpq_option(name, secret.get_secret_value())
+            for name, secret in (
+                ("promo.pepper", self.promo_secret_pepper),
+                ("promo.pepper_previous", self.promo_secret_pepper_previous),
+            )
+            if secret is not None
+        ]
+        return " ".join(options)
 
     @field_validator("internal_api_tokens_json")
     @classmethod

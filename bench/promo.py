@@ -22,7 +22,8 @@ from pathlib import Path
 import psycopg
 
 from app.config import Settings
-from app.db.cluster import libpq_environment, libpq_option
+from app.db.cluster import libpq_environment
+from app.libpq import libpq_option
 from tests.harness import create_database, throwaway_cluster
 
 CLIENTS = int(os.environ.get("STARPASS_BENCH_CLIENTS", "32"))

@@ -52,6 +52,14 @@ BEGIN
         RAISE NOTICE 'bootstrap: created schema yoyo (migration bookkeeping)';
     END IF;
 
+    -- A failed statement is not logged: a DBA's literal promo code would end up in the server
+    -- log. Needs a superuser; on a managed server set it in the server's parameters instead.
+    IF current_setting('log_min_error_statement') <> 'panic'
+       AND (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+        EXECUTE format('ALTER DATABASE %I SET log_min_error_statement = panic', current_database());
+        RAISE NOTICE 'bootstrap: failed statements are no longer logged in this database';
+    END IF;
+
     -- Functions the owner creates are not executable by PUBLIC unless granted.
     IF NOT EXISTS (
         SELECT FROM pg_catalog.pg_default_acl d

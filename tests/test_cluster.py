@@ -9,7 +9,8 @@ from pathlib import Path
 import psycopg
 
 from app.config import Settings
-from app.db.cluster import Cluster, _reachable_base_dir, libpq_option
+from app.db.cluster import Cluster, _reachable_base_dir
+from app.libpq import libpq_option
 from tests.harness import ScratchDatabase, throwaway_cluster
 
 

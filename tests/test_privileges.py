@@ -42,5 +42,5 @@ def test_sql_errors_carry_sqlstate_detail_and_hint(app_conn: Conn) -> None:
     diag = caught.value.diag
     assert diag.sqlstate == "SP422"
     assert diag.message_primary == "invalid argument p_user_id"
-    assert diag.message_detail == "user id -1 is not a positive Telegram user id"
+    assert diag.message_detail == "user id -1 is not a Telegram user id (1 to 2^53-1)"
     assert diag.message_hint == "Pass the numeric id of the Telegram user (from.id)."

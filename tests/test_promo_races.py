@@ -157,3 +157,30 @@ def test_reservations_race_for_the_last_units(database: ScratchDatabase, admin_c
         (campaign,),
     ).fetchone()
     assert held == {"held": 12, "capacity": 12}
+
+
+def test_one_key_from_30_users_binds_to_exactly_one(
+    database: ScratchDatabase, admin_conn: Conn
+) -> None:
+    code = _code()
+    _create(admin_conn, code, p_max_uses=100)
+    users = _users(30)
+    key = _key()
+    results = run_together(database.app_url, 30, lambda conn, i: _redeem(conn, users[i], code, key))
+    assert Counter(r["outcome"] for r in results) == {"APPLIED": 1, "IDEMPOTENCY_CONFLICT": 29}
+    binding = admin_conn.execute(
+        "SELECT count(*) AS n FROM promo.promo_attempts WHERE idempotency_key = %s AND binding",
+        (key,),
+    ).fetchone()
+    assert binding == {"n": 1}
+
+
+def test_one_user_many_keys_on_a_discount_holds_one_reservation(
+    database: ScratchDatabase, admin_conn: Conn
+) -> None:
+    code = _code()
+    _create(admin_conn, code, "PERCENT_DISCOUNT", p_max_uses=10, p_per_user_limit=3)
+    (user,) = _users(1)
+    results = run_together(database.app_url, 20, lambda conn, i: _redeem(conn, user, code, _key()))
+    assert Counter(r["outcome"] for r in results) == {"RESERVED": 20}
+    assert len({r["promo_redemption_id"] for r in results}) == 1, "the live hold is handed back"

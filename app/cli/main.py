@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from app.config import Settings, get_settings
 from app.db import cluster as db_cluster
-from app.db.cluster import APP_DATABASE, Cluster, ClusterError, libpq_environment, libpq_option
+from app.db.cluster import APP_DATABASE, Cluster, ClusterError, libpq_environment
 from app.db.migrate import migrate
 from app.logs import configure_logging, get_logger
 
@@ -137,11 +137,8 @@ def cmd_db_psql(settings: Settings, args: argparse.Namespace) -> int:
     url = db_cluster.app_url(settings) if args.app else db_cluster.admin_url(settings)
     # Credentials and the pepper travel in the environment, never on the command line (`ps`).
     env = {**os.environ, **libpq_environment(url)}
-    if settings.promo_secret_pepper is not None:
-        pepper = settings.promo_secret_pepper.get_secret_value()
-        env["PGOPTIONS"] = (
-            env.get("PGOPTIONS", "") + " " + libpq_option("promo.pepper", pepper)
-        ).strip()
+    if pepper_options := settings.pepper_options():
+        env["PGOPTIONS"] = (env.get("PGOPTIONS", "") + " " + pepper_options).strip()
     psql = shutil.which("psql") or "psql"
     os.execvpe(psql, [psql], env)  # noqa: S606 - replaces this process with psql on purpose
     return 0  # pragma: no cover

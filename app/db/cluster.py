@@ -219,6 +219,9 @@ class Cluster:
             "max_worker_processes": "32",
             "max_connections": "300",
             "log_line_prefix": "'%m [%p] %q%u@%d '",
+            # A failed statement is not logged: a DBA's literal promo code would end up there.
+            "log_min_error_statement": "panic",
+            "log_parameter_max_length_on_error": "0",
             "log_timezone": "'UTC'",
             "timezone": "'UTC'",
         }
@@ -343,9 +346,3 @@ def libpq_environment(url: str) -> dict[str, str]:
     }
     params = conninfo_to_dict(url)
     return {env: str(params[key]) for key, env in names.items() if params.get(key) is not None}
-
-
-def libpq_option(name: str, value: str) -> str:
-    """`-c name=value` for libpq's options, with spaces and backslashes escaped."""
-    escaped = value.replace("\\", "\\\\").replace(" ", "\\ ")
-    return f"-c {name}={escaped}"

@@ -6,16 +6,14 @@ from __future__ import annotations
 from psycopg_pool import AsyncConnectionPool
 
 from app.config import Settings
-from app.db.cluster import app_url, libpq_option
+from app.db.cluster import app_url
 
 
 def create_pool(settings: Settings, conninfo: str | None = None) -> AsyncConnectionPool:
     kwargs: dict[str, object] = {"autocommit": True, "application_name": "starpass"}
-    if settings.promo_secret_pepper is not None:
+    if pepper_options := settings.pepper_options():
         # In the startup packet, not a statement: statement logging never sees the pepper.
-        kwargs["options"] = libpq_option(
-            "promo.pepper", settings.promo_secret_pepper.get_secret_value()
-        )
+        kwargs["options"] = pepper_options
     return AsyncConnectionPool(
         conninfo or app_url(settings),
         min_size=settings.starpass_db_pool_min,

@@ -59,6 +59,17 @@ BEGIN
     PERFORM ops.check_argument(char_length(v_actor) BETWEEN 1 AND 128, 'p_actor',
         'the actor is 1 to 128 characters', NULL);
 
+    PERFORM ops.check_argument(
+        strpos(upper(regexp_replace(p_campaign, '[^A-Za-z0-9]', '', 'g')), v_code) = 0, 'p_campaign',
+        'the campaign name must not contain the code (names are stored, audited and shown)', NULL);
+    -- During a rotation a code may exist under the previous pepper: without it this check
+    -- would miss it, so creation waits for the previous pepper to be configured.
+    IF promo.pepper(p_previous => true) IS NULL
+       AND EXISTS (SELECT FROM promo.promo_codes AS c WHERE c.pepper_id <> promo.pepper_id(v_pepper)) THEN
+        RAISE EXCEPTION USING ERRCODE = 'SP500', MESSAGE = 'promo.pepper_previous is not set',
+            DETAIL = 'campaigns hashed with another pepper exist (a rotation is under way)',
+            HINT = 'Set PROMO_SECRET_PEPPER_PREVIOUS to the pepper used before the rotation.';
+    END IF;
     -- A code hashed under the previous pepper is the same code.
     IF EXISTS (SELECT FROM promo.promo_codes AS c
                WHERE c.code_hash IN (v_hash, promo.hmac(v_code, promo.pepper(p_previous => true)))) THEN

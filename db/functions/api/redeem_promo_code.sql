@@ -26,7 +26,7 @@ DECLARE
     v_blocked       timestamptz;
 BEGIN
     -- Plain IFs: on this hot path a PERFORM costs a full SPI query even when the check passes.
-    IF (p_user_id > 0) IS NOT TRUE THEN
+    IF (p_user_id BETWEEN 1 AND 9007199254740991) IS NOT TRUE THEN
         PERFORM core.check_user_id(p_user_id);
     END IF;
     IF (p_idempotency_key ~ '^[A-Za-z0-9._:-]{8,128}$') IS NOT TRUE THEN
@@ -47,19 +47,17 @@ BEGIN
             v_result.replayed := true;
             RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now);
         END IF;
+        -- Counted like any refusal, unless the user is blocked (record_attempt decides).
         v_result.outcome := 'IDEMPOTENCY_CONFLICT';
+        RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now);
     END IF;
 
-    -- Throttle: a blocked user learns nothing (not even whose key it was), and the attempt is
-    -- not counted.
+    -- Throttle: a blocked user learns nothing about the code, and the attempt is not counted.
     PERFORM pg_catalog.pg_advisory_xact_lock(p_user_id);  -- promo.lock_user, inlined: hot path
     SELECT t.blocked_until INTO v_blocked FROM promo.user_throttle AS t WHERE t.user_id = p_user_id;
     IF v_blocked > v_now THEN
         v_result.outcome := 'THROTTLED';
         v_result.blocked_until := v_blocked;
-        RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now);
-    END IF;
-    IF v_result.outcome = 'IDEMPOTENCY_CONFLICT' THEN
         RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now);
     END IF;
     PERFORM core.ensure_user(p_user_id);
@@ -71,7 +69,9 @@ BEGIN
 
     -- During a pepper rotation a code may still carry the previous pepper's hash.
     SELECT * INTO v_campaign FROM promo.promo_codes AS c
-    WHERE c.code_hash IN (v_request_hash, promo.hmac(v_code, v_pepper_prev));
+    WHERE c.code_hash IN (v_request_hash, promo.hmac(v_code, v_pepper_prev))
+    ORDER BY c.code_hash = v_request_hash DESC
+    LIMIT 1;
     IF NOT FOUND THEN
         v_result.outcome := 'NOT_FOUND';
         RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now);
@@ -108,7 +108,10 @@ BEGIN
         RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now);
     END IF;
     IF v_taken >= v_campaign.per_user_limit THEN
-        v_result.outcome := 'ALREADY_REDEEMED';
+        -- DEPLETED comes first, even before the rollover job marks the campaign (committed
+        -- state, no locks: this answer takes nothing).
+        v_result.outcome := CASE WHEN promo.has_capacity(v_campaign.promo_code_id, v_now)
+                                 THEN 'ALREADY_REDEEMED' ELSE 'DEPLETED' END;
         RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now);
     END IF;
 

@@ -3,11 +3,13 @@ RETURNS void
 LANGUAGE plpgsql IMMUTABLE
 AS $$
 BEGIN
-    IF p_user_id > 0 THEN
+    -- Telegram ids fit in 52 bits; the bound also keeps user lock keys (the id itself) clear of
+    -- the migration lock key.
+    IF p_user_id BETWEEN 1 AND 9007199254740991 THEN
         RETURN;
     END IF;
     PERFORM ops.check_argument(false, 'p_user_id',
-        format('user id %s is not a positive Telegram user id', coalesce(p_user_id::text, 'NULL')),
+        format('user id %s is not a Telegram user id (1 to 2^53-1)', coalesce(p_user_id::text, 'NULL')),
         'Pass the numeric id of the Telegram user (from.id).');
 END
 $$;

@@ -13,12 +13,18 @@ DECLARE
     v_counted   boolean := NOT coalesce(p_result.replayed, false)
                            AND p_result.outcome NOT IN ('APPLIED', 'RESERVED', 'THROTTLED');
     v_since     timestamptz;
+    v_blocked   timestamptz;
     v_failures  bigint;
 BEGIN
     v_result.replayed := coalesce(v_result.replayed, false);
     IF v_counted THEN
         PERFORM promo.lock_user(p_user_id);
-        SELECT t.counting_since INTO v_since FROM promo.user_throttle AS t WHERE t.user_id = p_user_id;
+        SELECT t.counting_since, t.blocked_until INTO v_since, v_blocked
+        FROM promo.user_throttle AS t WHERE t.user_id = p_user_id;
+        -- Nothing a blocked user does counts or extends the block.
+        v_counted := NOT coalesce(v_blocked > p_now, false);
+    END IF;
+    IF v_counted THEN
         SELECT count(*) + 1 INTO v_failures
         FROM promo.promo_attempts AS a
         WHERE a.user_id = p_user_id AND a.counted

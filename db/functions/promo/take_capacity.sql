@@ -6,6 +6,7 @@ DECLARE
     v_slot_no  smallint;
     v_stale    record;
     v_wait     double precision := 0.0005;
+    v_waited   double precision := 0;
 BEGIN
     -- Nothing here ever blocks on a slot: a row that fails its re-check after FOR UPDATE stays
     -- locked until commit, so blocking waits on slots can deadlock. Slots are taken with SKIP
@@ -49,15 +50,18 @@ BEGIN
 
         -- 3. Depleted when, as committed now, no slot has room and no hold has run out. A
         --    redemption in flight can only take capacity, so this answer is final.
-        IF NOT EXISTS (SELECT FROM promo.capacity_slots AS s
-                       WHERE s.promo_code_id = p_promo_code_id
-                         AND (s.capacity IS NULL OR s.used + s.held < s.capacity))
-           AND NOT EXISTS (SELECT FROM promo.promo_redemptions AS r
-                           WHERE r.promo_code_id = p_promo_code_id AND r.status = 'RESERVED'
-                             AND r.reserved_until <= p_now) THEN
+        IF NOT promo.has_capacity(p_promo_code_id, p_now) THEN
             RETURN NULL;
         END IF;
+        -- 4. The free units are held by transactions in flight; they normally end within
+        --    milliseconds. One left open (an idle psql session) must not hang every redemption.
+        IF v_waited >= 5 THEN
+            RAISE EXCEPTION USING ERRCODE = '55P03', MESSAGE = 'campaign capacity is busy',
+                DETAIL = format('every free unit of campaign %s stayed locked for %s s', p_promo_code_id, v_waited),
+                HINT = 'Retry shortly; look for a long-running transaction holding promo.capacity_slots rows.';
+        END IF;
         PERFORM pg_catalog.pg_sleep(v_wait);
+        v_waited := v_waited + v_wait;
         v_wait := least(v_wait * 2, 0.02);
     END LOOP;
 END

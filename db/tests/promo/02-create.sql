@@ -1,7 +1,7 @@
 -- api.create_promo_code: what a campaign stores (never the code), its capacity slots, its audit
 -- row, duplicates (also across a pepper rotation) and every refusal (which writes nothing).
 BEGIN;
-SELECT plan(53);
+SELECT plan(54);
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-02-01 00:00:00+00';
@@ -60,7 +60,7 @@ SELECT is((SELECT actor FROM ops.audit_log
           'db:' || (session_user::text COLLATE "default"), 'the default actor is audited too');
 
 INSERT INTO created VALUES ('gamma', api.create_promo_code(
-    'GAMMA-UNLIMITED', 'PREMIUM_GRANT', 'Gamma unlimited', p_grant_days => 7));
+    'GAMMA-UNLIMITED', 'PREMIUM_GRANT', 'Gamma campaign', p_grant_days => 7));
 SELECT results_eq(
     $$ SELECT count(*), count(capacity), sum(used), sum(held)
        FROM promo.capacity_slots WHERE promo_code_id = (SELECT id FROM created WHERE name = 'gamma') $$,
@@ -70,7 +70,7 @@ SELECT is((SELECT max_uses FROM promo.promo_codes WHERE promo_code_id = (SELECT 
           NULL::integer, 'an unlimited campaign has no max_uses');
 
 INSERT INTO created VALUES ('delta', api.create_promo_code(
-    'DELTA', 'PREMIUM_GRANT', 'Delta single', p_grant_days => 1, p_max_uses => 1));
+    'DELTA', 'PREMIUM_GRANT', 'Fourth single-use', p_grant_days => 1, p_max_uses => 1));
 SELECT results_eq(
     $$ SELECT slot_no, capacity FROM promo.capacity_slots
        WHERE promo_code_id = (SELECT id FROM created WHERE name = 'delta') $$,
@@ -212,6 +212,12 @@ SELECT results_eq(
               (SELECT count(*) FROM ops.audit_log) $$,
     $$ SELECT codes, slots, audits FROM counts_before $$,
     'refused creations wrote no campaign, slot or audit row');
+-- A campaign hashed under another pepper exists (epsilon): creating needs the previous pepper,
+-- or a code taken under it would go unnoticed.
+SELECT throws_ok($$ SELECT api.create_promo_code('WINTER2030', 'PREMIUM_GRANT', 'Winter', p_grant_days => 30) $$,
+                 'SP500', 'promo.pepper_previous is not set',
+                 'during a rotation, creation refuses to run without the previous pepper');
+SET LOCAL promo.pepper_previous = 'rotated-pepper-9876543210-9876543210-zyxw';
 SELECT lives_ok($$ SELECT api.create_promo_code('WINTER2030', 'PREMIUM_GRANT', 'Winter', p_grant_days => 30,
                                                  p_prefix => 'WIN') $$,
                 'the same arguments, made valid, are accepted (4+ characters, matching prefix)');
