@@ -22,8 +22,8 @@ BEGIN
     SELECT p_user_id, coalesce(v_state.blocked_until > v_now, false),
            CASE WHEN v_state.blocked_until > v_now THEN v_state.blocked_until END,
            (SELECT count(*) FROM promo.promo_attempts AS a
-            WHERE a.user_id = p_user_id AND a.counted
-              AND a.created_at > greatest(v_now - v_window, coalesce(v_state.counting_since, '-infinity'))),
+            WHERE a.user_id = p_user_id AND a.counted AND a.created_at > v_now - v_window
+              AND a.attempt_id > coalesce(v_state.counting_after_attempt_id, 0)),
            ops.setting_integer('promo.throttle_max_failures'), v_window, v_state.counting_since;
 END
 $$;

@@ -32,10 +32,17 @@ BEGIN
             jsonb_build_object('blocked_until', v_before.blocked_until,
                                'failures_in_window', v_before.failures_in_window));
         PERFORM core.ensure_user(p_user_id);
-        INSERT INTO promo.user_throttle AS t (user_id, counting_since, updated_at)
-        VALUES (p_user_id, v_now, v_now)
+        -- Under the user lock every counted attempt of this user has committed: the count
+        -- restarts after the last of them.
+        INSERT INTO promo.user_throttle AS t (user_id, counting_since, counting_after_attempt_id,
+                                              updated_at)
+        VALUES (p_user_id, v_now,
+                (SELECT max(a.attempt_id) FROM promo.promo_attempts AS a
+                 WHERE a.user_id = p_user_id AND a.counted),
+                v_now)
         ON CONFLICT ON CONSTRAINT user_throttle_pkey DO UPDATE
         SET blocked_until = NULL, blocked_at = NULL, counting_since = excluded.counting_since,
+            counting_after_attempt_id = excluded.counting_after_attempt_id,
             updated_at = excluded.updated_at;
     END IF;
     RETURN QUERY SELECT t.*, v_before.is_blocked OR v_before.failures_in_window > 0

@@ -12,14 +12,14 @@ DECLARE
     v_result    api.redeem_result := p_result;
     v_counted   boolean := NOT coalesce(p_result.replayed, false)
                            AND p_result.outcome NOT IN ('APPLIED', 'RESERVED', 'THROTTLED');
-    v_since     timestamptz;
+    v_after     bigint;
     v_blocked   timestamptz;
     v_failures  bigint;
 BEGIN
     v_result.replayed := coalesce(v_result.replayed, false);
     IF v_counted THEN
         PERFORM promo.lock_user(p_user_id);
-        SELECT t.counting_since, t.blocked_until INTO v_since, v_blocked
+        SELECT t.counting_after_attempt_id, t.blocked_until INTO v_after, v_blocked
         FROM promo.user_throttle AS t WHERE t.user_id = p_user_id;
         -- Nothing a blocked user does counts or extends the block.
         v_counted := NOT coalesce(v_blocked > p_now, false);
@@ -28,8 +28,8 @@ BEGIN
         SELECT count(*) + 1 INTO v_failures
         FROM promo.promo_attempts AS a
         WHERE a.user_id = p_user_id AND a.counted
-          AND a.created_at > greatest(p_now - ops.setting_interval('promo.throttle_window'),
-                                      coalesce(v_since, '-infinity'));
+          AND a.created_at > p_now - ops.setting_interval('promo.throttle_window')
+          AND a.attempt_id > coalesce(v_after, 0);
         IF v_failures >= ops.setting_integer('promo.throttle_max_failures') THEN
             v_result.blocked_until := p_now + ops.setting_interval('promo.throttle_block');
             PERFORM core.ensure_user(p_user_id);

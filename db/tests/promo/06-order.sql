@@ -1,7 +1,7 @@
 -- The order of outcomes, statuses written by jobs, per_user_limit > 1, premium extension,
 -- conflicts during a block, and the bounds added after review.
 BEGIN;
-SELECT plan(14);
+SELECT plan(16);
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-06-01 00:00:00+00';
 
@@ -64,6 +64,13 @@ SELECT throws_ok($$ SELECT * FROM api.redeem_promo_code(9007199254740992, 'ORDER
 SELECT throws_ok($$ SELECT api.create_promo_code('HERBST2030', 'PREMIUM_GRANT', 'Aktion herbst-2030',
                                                   p_grant_days => 1) $$,
                  'SP422', 'invalid argument p_campaign', 'a campaign name that contains the code is refused');
+
+-- A reset restarts the count after the last attempt it saw, even within the same instant.
+SELECT is((SELECT changed FROM api.reset_promo_throttle(6006, 'support-jan', 'ticket 7')), true,
+          'support unblocks the user');
+SELECT api.redeem_promo_code(6006, 'ORDER-NOPE-AGAIN', 'key-6006-after');
+SELECT is((SELECT failures_in_window FROM api.get_promo_throttle(6006)), 1::bigint,
+          'a failure right after the reset (same clock instant) is the first of a new count');
 
 SELECT is_empty('SELECT * FROM api.check_invariants()', 'every invariant holds after the scenario');
 SELECT * FROM finish();
