@@ -26,7 +26,7 @@ DECLARE
     v_blocked       timestamptz;
 BEGIN
     -- Plain IFs: on this hot path a PERFORM costs a full SPI query even when the check passes.
-    IF (p_user_id BETWEEN 1 AND 9007199254740991) IS NOT TRUE THEN
+    IF NOT core.is_user_id(p_user_id) THEN
         PERFORM core.check_user_id(p_user_id);
     END IF;
     IF (p_idempotency_key ~ '^[A-Za-z0-9._:-]{8,128}$') IS NOT TRUE THEN

@@ -16,7 +16,7 @@ DECLARE
     v_entry   billing.ledger;
 BEGIN
     -- Plain IFs on the hot path: a PERFORM costs a full SPI query even when the check passes.
-    IF (p_user_id BETWEEN 1 AND 9007199254740991) IS NOT TRUE THEN
+    IF NOT core.is_user_id(p_user_id) THEN
         PERFORM core.check_user_id(p_user_id);
     END IF;
     SELECT * INTO v_kind FROM billing.ledger_kinds WHERE kind = p_kind;

@@ -3,9 +3,7 @@ RETURNS void
 LANGUAGE plpgsql IMMUTABLE
 AS $$
 BEGIN
-    -- Telegram ids fit in 52 bits; the bound also keeps user lock keys (the id itself) clear of
-    -- the migration lock key.
-    IF p_user_id BETWEEN 1 AND 9007199254740991 THEN
+    IF core.is_user_id(p_user_id) THEN
         RETURN;
     END IF;
     PERFORM ops.check_argument(false, 'p_user_id',
