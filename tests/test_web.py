@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from app.api.app import AccessLogger, create_app
 from app.config import Settings
 from app.db.cluster import Cluster
+from app.db.pool import create_pool
 from app.logs import configure_logging
 from tests.harness import ScratchDatabase, throwaway_cluster
 
@@ -136,3 +137,21 @@ async def test_readyz_turns_503_while_database_is_down_and_recovers(
 
     await asyncio.to_thread(own_cluster.start)
     assert await _status_within(client, "/readyz", 200, 30) == 200
+
+
+async def test_readyz_recovers_after_the_pool_gave_up_reconnecting(own_cluster: Cluster) -> None:
+    settings = _settings(own_cluster.admin_url("postgres"))
+    pool = create_pool(settings)
+    pool.reconnect_timeout = 1.0  # the pool abandons reconnecting after 1 s (default 300 s)
+    server = TestServer(create_app(settings, pool))
+    client = TestClient(server)
+    await client.start_server()
+    try:
+        assert await _status_within(client, "/readyz", 200, 15) == 200
+        await asyncio.to_thread(own_cluster.stop)
+        await asyncio.sleep(3)  # longer than the reconnect timeout: attempts were given up
+        assert (await client.get("/readyz")).status == 503
+        await asyncio.to_thread(own_cluster.start)
+        assert await _status_within(client, "/readyz", 200, 30) == 200
+    finally:
+        await client.close()
