@@ -8,14 +8,23 @@ FROM unnest(ARRAY['api', 'core', 'billing', 'promo', 'referral', 'ops']) AS s;
 SELECT functions_are('api', ARRAY[
     'adjust_premium_days',
     'check_invariants',
+    'choose_referral_reward',
+    'complete_purchase',
     'create_promo_code',
     'get_premium_status',
     'get_promo_campaign',
     'get_promo_throttle',
+    'get_referral_code',
+    'init_purchase',
     'list_plans',
     'list_settings',
+    'mark_purchase_refunded',
+    'precheckout_purchase',
     'redeem_promo_code',
+    'register_referral',
     'reset_promo_throttle',
+    'rollback_refunded_promo',
+    'run_refund_promo_rollback',
     'set_setting',
     'touch_user'
 ], 'the api surface is exactly these functions');

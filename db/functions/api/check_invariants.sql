@@ -85,6 +85,9 @@ AS $$
     WHERE NOT EXISTS (SELECT FROM promo.promo_attempts AS a
                       WHERE a.binding AND a.promo_redemption_id = r.promo_redemption_id
                         AND a.user_id = r.user_id AND a.promo_code_id = r.promo_code_id)
+      -- DISCOUNT referral rewards are reservations made by api.choose_referral_reward.
+      AND NOT EXISTS (SELECT FROM referral.rewards AS rw
+                      WHERE rw.promo_redemption_id = r.promo_redemption_id AND rw.referrer_user_id = r.user_id)
     UNION ALL
     SELECT 'promo_idempotency', 'attempt ' || a.attempt_id,
            format('answers with redemption %s of user %s', r.promo_redemption_id, r.user_id)
@@ -101,6 +104,41 @@ AS $$
       AND NOT EXISTS (SELECT FROM billing.ledger AS l
                       WHERE l.kind = 'PROMO_PREMIUM' AND l.ref_id = r.promo_redemption_id
                         AND l.user_id = r.user_id AND l.premium_days_delta = pc.grant_days)
+    UNION ALL
+    -- A purchase's ledger rows are exactly what its status says: PAID books the Stars and the
+    -- days, REFUNDED also their debits, any other status nothing.
+    SELECT 'purchase_ledger', 'purchase ' || p.purchase_id,
+           format('%s purchase has ledger rows %s', p.status, coalesce(l.kinds, '{}'))
+    FROM billing.purchases AS p
+    LEFT JOIN LATERAL (
+        SELECT array_agg(format('%s:%s:%s', x.kind, x.stars_delta, x.premium_days_delta) ORDER BY x.kind)::text AS kinds
+        FROM billing.ledger AS x WHERE x.ref_type = 'purchase' AND x.ref_id = p.purchase_id
+    ) AS l ON true
+    WHERE coalesce(l.kinds, '{}') <> CASE p.status
+        WHEN 'PAID' THEN format('{PURCHASE_PAYMENT:%s:0,PURCHASE_PREMIUM:0:%s}', p.price_stars, p.premium_days)
+        WHEN 'REFUNDED' THEN format('{PURCHASE_PAYMENT:%s:0,PURCHASE_PREMIUM:0:%s,REFUND_PAYMENT:%s:0,REFUND_PREMIUM:0:%s}',
+                                    p.price_stars, p.premium_days, -p.price_stars, -p.premium_days)
+        ELSE '{}' END
+    UNION ALL
+    -- A consumed (or later revoked) reservation was paid for by exactly one purchase.
+    SELECT 'redemption_paid_once', 'redemption ' || r.promo_redemption_id,
+           format('%s PAID/REFUNDED purchases', count(p.purchase_id))
+    FROM promo.promo_redemptions AS r
+    LEFT JOIN billing.purchases AS p
+           ON p.promo_redemption_id = r.promo_redemption_id AND p.status IN ('PAID', 'REFUNDED')
+    WHERE r.status = 'CONSUMED' OR (r.status = 'REVOKED' AND r.kind = 'PERCENT_DISCOUNT')
+    GROUP BY r.promo_redemption_id
+    HAVING count(p.purchase_id) <> 1
+    UNION ALL
+    -- No reward without a paid purchase of the referee, referred by this referrer.
+    SELECT 'reward_has_paid_referee', 'reward ' || rw.referral_reward_id, 'no matching paid purchase or referral'
+    FROM referral.rewards AS rw
+    WHERE NOT EXISTS (SELECT FROM billing.purchases AS p
+                      WHERE p.purchase_id = rw.purchase_id AND p.user_id = rw.referee_user_id
+                        AND p.status IN ('PAID', 'REFUNDED'))
+       OR NOT EXISTS (SELECT FROM referral.referrals AS rf
+                      WHERE rf.referee_user_id = rw.referee_user_id
+                        AND rf.referrer_user_id = rw.referrer_user_id)
 $$;
 COMMENT ON FUNCTION api.check_invariants() IS
     'One row per violated invariant (empty when all hold). Tests call it after every scenario; operators after repairs.';

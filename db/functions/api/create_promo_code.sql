@@ -65,7 +65,8 @@ BEGIN
     -- During a rotation a code may exist under the previous pepper: without it this check
     -- would miss it, so creation waits for the previous pepper to be configured.
     IF promo.pepper(p_previous => true) IS NULL
-       AND EXISTS (SELECT FROM promo.promo_codes AS c WHERE c.pepper_id <> promo.pepper_id(v_pepper)) THEN
+       AND EXISTS (SELECT FROM promo.promo_codes AS c
+                   WHERE c.pepper_id NOT IN (promo.pepper_id(v_pepper), '\x0000000000000000')) THEN
         RAISE EXCEPTION USING ERRCODE = 'SP500', MESSAGE = 'promo.pepper_previous is not set',
             DETAIL = 'campaigns hashed with another pepper exist (a rotation is under way)',
             HINT = 'Set PROMO_SECRET_PEPPER_PREVIOUS to the pepper used before the rotation.';

@@ -1,0 +1,56 @@
+CREATE OR REPLACE FUNCTION api.mark_purchase_refunded(
+    p_telegram_payment_charge_id  text,
+    p_actor                       text,
+    p_reason                      text
+)
+RETURNS TABLE (
+    outcome        text,
+    purchase_id    bigint,
+    premium_until  timestamptz,
+    replayed       boolean
+)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_now       timestamptz := ops.now();
+    v_purchase  billing.purchases;
+    v_until     timestamptz;
+BEGIN
+    PERFORM ops.check_argument(char_length(p_actor) BETWEEN 1 AND 128, 'p_actor',
+        'the actor is 1 to 128 characters', 'Name the operator or service responsible.');
+    PERFORM ops.check_argument(char_length(btrim(p_reason)) BETWEEN 1 AND 1000, 'p_reason',
+        'a refund needs a reason of 1 to 1000 characters', NULL);
+    SELECT * INTO v_purchase FROM billing.purchases AS p
+    WHERE p.telegram_payment_charge_id = p_telegram_payment_charge_id
+    FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'SP404', MESSAGE = 'paid purchase not found',
+            DETAIL = 'no purchase was settled by this charge id',
+            HINT = 'Payments that settled nothing are in billing.payments; refund them with Telegram directly.';
+    END IF;
+    IF v_purchase.status = 'REFUNDED' THEN
+        SELECT e.premium_until INTO v_until FROM billing.entitlements AS e WHERE e.user_id = v_purchase.user_id;
+        RETURN QUERY SELECT 'REFUNDED', v_purchase.purchase_id, v_until, true;
+        RETURN;
+    END IF;
+
+    UPDATE billing.purchases AS p
+    SET status = 'REFUNDED', refunded_at = v_now, refund_actor = p_actor, refund_reason = p_reason
+    WHERE p.purchase_id = v_purchase.purchase_id;
+    PERFORM billing.post_ledger_entry(v_purchase.user_id, 'REFUND_PAYMENT', v_purchase.purchase_id,
+                                      p_stars => -v_purchase.price_stars, p_actor => p_actor);
+    v_until := (billing.post_ledger_entry(v_purchase.user_id, 'REFUND_PREMIUM', v_purchase.purchase_id,
+                                          p_premium_days => -v_purchase.premium_days,
+                                          p_actor => p_actor)).premium_until_after;
+    -- A refund before the referrer chose cancels the offer; after the choice nothing is clawed back.
+    UPDATE referral.rewards AS rw SET status = 'CANCELLED', cancelled_at = v_now
+    WHERE rw.purchase_id = v_purchase.purchase_id AND rw.status = 'OFFERED';
+    PERFORM ops.write_audit(p_actor, 'billing.purchase_refunded', 'purchase', v_purchase.purchase_id::text,
+                            p_reason, jsonb_build_object('price_stars', v_purchase.price_stars,
+                                                         'premium_days', v_purchase.premium_days));
+    RETURN QUERY SELECT 'REFUNDED', v_purchase.purchase_id, v_until, false;
+END
+$$;
+COMMENT ON FUNCTION api.mark_purchase_refunded(text, text, text) IS
+    'PAID -> REFUNDED for the purchase a charge id settled, idempotently: debits its Stars and premium days, cancels a referral offer not yet chosen, audits. Leaves the promo redemption to the rollback.';

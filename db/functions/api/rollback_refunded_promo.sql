@@ -1,0 +1,43 @@
+CREATE OR REPLACE FUNCTION api.rollback_refunded_promo(
+    p_purchase_id      bigint,
+    p_actor            text,
+    p_idempotency_key  text
+)
+RETURNS TABLE (
+    outcome              text,
+    purchase_id          bigint,
+    promo_redemption_id  bigint,
+    replayed             boolean
+)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_prior   promo.rollback_requests;
+    v_result  record;
+BEGIN
+    PERFORM ops.check_argument(p_idempotency_key ~ '^[A-Za-z0-9._:-]{8,128}$', 'p_idempotency_key',
+        'an idempotency key is 8 to 128 characters of A-Z a-z 0-9 . _ : -', NULL);
+    PERFORM ops.check_argument(char_length(p_actor) BETWEEN 1 AND 128, 'p_actor',
+        'the actor is 1 to 128 characters', NULL);
+    PERFORM pg_catalog.pg_advisory_xact_lock(1919251320, pg_catalog.hashtext(p_idempotency_key));
+    SELECT * INTO v_prior FROM promo.rollback_requests AS q WHERE q.idempotency_key = p_idempotency_key;
+    IF FOUND THEN
+        IF v_prior.purchase_id <> p_purchase_id THEN
+            RAISE EXCEPTION USING ERRCODE = 'SP409', MESSAGE = 'idempotency key reused',
+                DETAIL = format('key %s rolled back purchase %s', p_idempotency_key, v_prior.purchase_id);
+        END IF;
+        RETURN QUERY SELECT v_prior.result->>'outcome', p_purchase_id,
+                            (v_prior.result->>'promo_redemption_id')::bigint, true;
+        RETURN;
+    END IF;
+    SELECT * INTO v_result FROM promo.revoke_refunded_redemption(p_purchase_id, p_actor);
+    INSERT INTO promo.rollback_requests (idempotency_key, purchase_id, actor, result, created_at)
+    VALUES (p_idempotency_key, p_purchase_id, p_actor,
+            jsonb_build_object('outcome', v_result.outcome, 'promo_redemption_id', v_result.promo_redemption_id),
+            ops.now());
+    RETURN QUERY SELECT v_result.outcome, p_purchase_id, v_result.promo_redemption_id, false;
+END
+$$;
+COMMENT ON FUNCTION api.rollback_refunded_promo(bigint, text, text) IS
+    'Revokes the promo redemption of a refunded purchase (REVOKED, ALREADY_REVOKED, NO_PROMO), idempotently by key; SP404/SP409 when the purchase is missing or not refunded. used_total is never decremented.';
