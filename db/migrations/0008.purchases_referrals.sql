@@ -173,3 +173,7 @@ VALUES ('Referral reward: personal discount', extensions.gen_random_bytes(32), '
 INSERT INTO promo.capacity_slots (promo_code_id, slot_no, capacity)
 SELECT promo_code_id, i, NULL FROM promo.promo_codes, generate_series(0, 63) AS i
 WHERE pepper_id = '\x0000000000000000';
+
+INSERT INTO ops.settings (key, value_type, value, default_value, description) VALUES
+    ('billing.purchase_abandon_after', 'interval', '24 hours', '24 hours',
+     'An open purchase (INIT or PRECHECKOUT_OK) this old is CANCELLED by api.cancel_abandoned_purchases.');

@@ -7,6 +7,7 @@ FROM unnest(ARRAY['api', 'core', 'billing', 'promo', 'referral', 'ops']) AS s;
 
 SELECT functions_are('api', ARRAY[
     'adjust_premium_days',
+    'cancel_abandoned_purchases',
     'check_invariants',
     'choose_referral_reward',
     'complete_purchase',
