@@ -76,6 +76,12 @@ BEGIN
     v_outcome := CASE
         WHEN v_purchase.purchase_id IS NULL THEN 'UNKNOWN_PURCHASE'
         WHEN v_purchase.status IN ('PAID', 'REFUNDED') THEN 'DUPLICATE'
+        -- A cancelled purchase paid late whose discount another purchase has used meanwhile:
+        -- the discount would be paid twice.
+        WHEN EXISTS (SELECT FROM billing.purchases AS p
+                     WHERE p.promo_redemption_id = v_purchase.promo_redemption_id
+                       AND p.status IN ('PAID', 'REFUNDED') AND p.purchase_id <> v_purchase.purchase_id)
+            THEN 'DUPLICATE'
         WHEN v_purchase.user_id <> p_user_id OR p_currency <> v_purchase.currency
              OR p_total_amount <> v_purchase.price_stars THEN 'MISMATCH'
         ELSE 'PAID'

@@ -14,7 +14,7 @@ BEGIN
     -- Registrations are rare; one lock for all of them makes the cycle check exact.
     PERFORM pg_catalog.pg_advisory_xact_lock(1919251321, 0);
     SELECT c.user_id INTO v_referrer FROM referral.codes AS c
-    WHERE c.code = upper(btrim(coalesce(p_referral_code, '')));
+    WHERE c.code = upper(regexp_replace(coalesce(p_referral_code, ''), '\s', '', 'g'));
     SELECT r.referrer_user_id INTO v_existing FROM referral.referrals AS r
     WHERE r.referee_user_id = p_referee_user_id;
 

@@ -17,19 +17,21 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'SP404', MESSAGE = 'purchase not found',
             DETAIL = format('no purchase %s', p_purchase_id);
     END IF;
-    IF v_purchase.promo_redemption_id IS NULL THEN
-        RETURN QUERY SELECT 'NO_PROMO', NULL::bigint;
-        RETURN;
-    END IF;
     -- Lock order: redemption, then purchase.
-    SELECT * INTO v_redemption FROM promo.promo_redemptions AS r
-    WHERE r.promo_redemption_id = v_purchase.promo_redemption_id
-    FOR UPDATE;
+    IF v_purchase.promo_redemption_id IS NOT NULL THEN
+        SELECT * INTO v_redemption FROM promo.promo_redemptions AS r
+        WHERE r.promo_redemption_id = v_purchase.promo_redemption_id
+        FOR UPDATE;
+    END IF;
     SELECT * INTO v_purchase FROM billing.purchases AS p WHERE p.purchase_id = p_purchase_id FOR UPDATE;
     IF v_purchase.status <> 'REFUNDED' THEN
         RAISE EXCEPTION USING ERRCODE = 'SP409', MESSAGE = 'purchase is not refunded',
             DETAIL = format('purchase %s is %s', p_purchase_id, v_purchase.status),
             HINT = 'Only a refunded purchase''s promo redemption is rolled back.';
+    END IF;
+    IF v_purchase.promo_redemption_id IS NULL THEN
+        RETURN QUERY SELECT 'NO_PROMO', NULL::bigint;
+        RETURN;
     END IF;
     IF v_redemption.status = 'REVOKED' THEN
         RETURN QUERY SELECT 'ALREADY_REVOKED', v_redemption.promo_redemption_id;
