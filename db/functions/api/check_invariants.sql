@@ -112,7 +112,8 @@ AS $$
     FROM billing.purchases AS p
     LEFT JOIN LATERAL (
         SELECT array_agg(format('%s:%s:%s', x.kind, x.stars_delta, x.premium_days_delta) ORDER BY x.kind)::text AS kinds
-        FROM billing.ledger AS x WHERE x.ref_type = 'purchase' AND x.ref_id = p.purchase_id
+        FROM billing.ledger AS x
+        WHERE x.ref_type = 'purchase' AND x.ref_id = p.purchase_id AND x.user_id = p.user_id
     ) AS l ON true
     WHERE coalesce(l.kinds, '{}') <> CASE p.status
         WHEN 'PAID' THEN format('{PURCHASE_PAYMENT:%s:0,PURCHASE_PREMIUM:0:%s}', p.price_stars, p.premium_days)
@@ -129,6 +130,25 @@ AS $$
     WHERE r.status = 'CONSUMED' OR (r.status = 'REVOKED' AND r.kind = 'PERCENT_DISCOUNT')
     GROUP BY r.promo_redemption_id
     HAVING count(p.purchase_id) <> 1
+    UNION ALL
+    -- Never lost, never twice: a PAID/REFUNDED purchase has exactly one PAID payment, with its
+    -- charge id, and every PAID payment settled exactly such a purchase.
+    SELECT 'purchase_paid_once', 'purchase ' || p.purchase_id,
+           format('%s PAID payments with its charge id', count(pm.payment_id))
+    FROM billing.purchases AS p
+    LEFT JOIN billing.payments AS pm
+           ON pm.purchase_id = p.purchase_id AND pm.outcome = 'PAID'
+          AND pm.telegram_payment_charge_id = p.telegram_payment_charge_id
+    WHERE p.status IN ('PAID', 'REFUNDED')
+    GROUP BY p.purchase_id
+    HAVING count(pm.payment_id) <> 1
+    UNION ALL
+    SELECT 'payment_settled_purchase', 'payment ' || pm.payment_id, 'a PAID payment without its paid purchase'
+    FROM billing.payments AS pm
+    WHERE pm.outcome = 'PAID'
+      AND NOT EXISTS (SELECT FROM billing.purchases AS p
+                      WHERE p.purchase_id = pm.purchase_id AND p.status IN ('PAID', 'REFUNDED')
+                        AND p.telegram_payment_charge_id = pm.telegram_payment_charge_id)
     UNION ALL
     -- No reward without a paid purchase of the referee, referred by this referrer.
     SELECT 'reward_has_paid_referee', 'reward ' || rw.referral_reward_id, 'no matching paid purchase or referral'

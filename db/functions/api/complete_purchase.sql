@@ -27,6 +27,7 @@ DECLARE
     v_referrer    bigint;
     v_result      jsonb;
 BEGIN
+    PERFORM ops.require_read_committed('complete_purchase');
     PERFORM core.check_user_id(p_user_id);
     PERFORM ops.check_argument(char_length(p_telegram_payment_charge_id) BETWEEN 1 AND 255,
         'p_telegram_payment_charge_id', 'a charge id is 1 to 255 characters', NULL);
@@ -55,6 +56,9 @@ BEGIN
     END IF;
 
     PERFORM core.ensure_user(p_user_id);
+    -- The payer's user lock (as in redemption, before any slot): a referral registered for this
+    -- user is either committed before the first payment looks for it, or refused as ALREADY_PAID.
+    PERFORM promo.lock_user(p_user_id);
     SELECT * INTO v_purchase FROM billing.purchases AS p WHERE p.invoice_payload = p_invoice_payload;
     IF FOUND AND v_purchase.promo_redemption_id IS NOT NULL THEN
         -- Lock order: capacity slot, redemption, purchase (the consumption moves a slot unit).
@@ -134,14 +138,14 @@ BEGIN
                            WHEN 'DUPLICATE' THEN 'payments.duplicate_payment'
                            ELSE 'payments.unknown_purchase' END,
             'critical',
-            format('payment %s (%s %s from user %s) did not settle a purchase: %s',
-                   p_telegram_payment_charge_id, p_total_amount, p_currency, p_user_id, v_outcome),
+            left(format('payment %s (%s %s from user %s) did not settle a purchase: %s',
+                        p_telegram_payment_charge_id, p_total_amount, p_currency, p_user_id, v_outcome), 500),
             jsonb_build_object('telegram_payment_charge_id', p_telegram_payment_charge_id,
                                'user_id', p_user_id, 'purchase_id', v_purchase.purchase_id,
                                'currency', p_currency, 'total_amount', p_total_amount,
                                'expected_amount', v_purchase.price_stars,
                                'expected_user_id', v_purchase.user_id),
-            'payments:' || p_telegram_payment_charge_id);
+            'payments:' || md5(p_telegram_payment_charge_id));
     END IF;
 
     v_result := jsonb_build_object('outcome', v_outcome, 'purchase_id', v_purchase.purchase_id,

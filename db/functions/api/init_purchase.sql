@@ -27,6 +27,7 @@ DECLARE
     v_purchase    billing.purchases;
     v_replayed    boolean := true;
 BEGIN
+    PERFORM ops.require_read_committed('init_purchase');
     PERFORM core.check_user_id(p_user_id);
     PERFORM ops.check_argument(p_idempotency_key ~ '^[A-Za-z0-9._:-]{8,128}$', 'p_idempotency_key',
         'an idempotency key is 8 to 128 characters of A-Z a-z 0-9 . _ : -', NULL);

@@ -30,10 +30,14 @@ BEGIN
             HINT = 'Payments that settled nothing are in billing.payments; refund them with Telegram directly.';
     END IF;
     IF v_purchase.status = 'REFUNDED' THEN
-        SELECT e.premium_until INTO v_until FROM billing.entitlements AS e WHERE e.user_id = v_purchase.user_id;
+        -- The first answer: where the refund's own ledger entry left premium_until.
+        SELECT l.premium_until_after INTO v_until FROM billing.ledger AS l
+        WHERE l.kind = 'REFUND_PREMIUM' AND l.ref_type = 'purchase' AND l.ref_id = v_purchase.purchase_id;
         RETURN QUERY SELECT 'REFUNDED', v_purchase.purchase_id, v_until, true;
         RETURN;
     END IF;
+    -- Lock order: reward before entitlement, as api.choose_referral_reward takes them.
+    PERFORM FROM referral.rewards AS rw WHERE rw.purchase_id = v_purchase.purchase_id FOR UPDATE;
 
     UPDATE billing.purchases AS p
     SET status = 'REFUNDED', refunded_at = v_now, refund_actor = p_actor, refund_reason = p_reason

@@ -11,6 +11,8 @@ RETURNS TABLE (
 )
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+-- Telegram waits 10 s for the answer: a row held longer by a settlement fails fast (55P03).
+SET lock_timeout = '2s'
 AS $$
 DECLARE
     v_now         timestamptz := ops.now();

@@ -34,12 +34,8 @@ BEGIN
             'an idempotency key is 8 to 128 characters of A-Z a-z 0-9 . _ : -',
             'Send one random key per logical request (e.g. a UUID) and reuse it only to retry.');
     END IF;
-    -- Replays and the per-user checks read what the previous holder of a lock committed: that
-    -- needs a fresh snapshot per statement.
     IF current_setting('transaction_isolation') <> 'read committed' THEN
-        RAISE EXCEPTION USING ERRCODE = 'SP409', MESSAGE = 'redeem_promo_code needs READ COMMITTED',
-            DETAIL = format('called at isolation level %s', current_setting('transaction_isolation')),
-            HINT = 'Call it in its own READ COMMITTED transaction (the default).';
+        PERFORM ops.require_read_committed('redeem_promo_code');
     END IF;
     v_result.replayed := false;
 

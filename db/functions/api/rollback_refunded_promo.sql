@@ -16,6 +16,7 @@ DECLARE
     v_prior   promo.rollback_requests;
     v_result  record;
 BEGIN
+    PERFORM ops.require_read_committed('rollback_refunded_promo');
     PERFORM ops.check_argument(p_idempotency_key ~ '^[A-Za-z0-9._:-]{8,128}$', 'p_idempotency_key',
         'an idempotency key is 8 to 128 characters of A-Z a-z 0-9 . _ : -', NULL);
     PERFORM ops.check_argument(char_length(p_actor) BETWEEN 1 AND 128, 'p_actor',
@@ -32,6 +33,9 @@ BEGIN
         RETURN;
     END IF;
     SELECT * INTO v_result FROM promo.revoke_refunded_redemption(p_purchase_id, p_actor);
+    PERFORM ops.write_audit(p_actor, 'promo.rollback_requested', 'purchase', p_purchase_id::text, NULL,
+        jsonb_build_object('outcome', v_result.outcome, 'promo_redemption_id', v_result.promo_redemption_id,
+                           'idempotency_key', p_idempotency_key));
     INSERT INTO promo.rollback_requests (idempotency_key, purchase_id, actor, result, created_at)
     VALUES (p_idempotency_key, p_purchase_id, p_actor,
             jsonb_build_object('outcome', v_result.outcome, 'promo_redemption_id', v_result.promo_redemption_id),

@@ -1,7 +1,7 @@
 -- api.init_purchase, api.precheckout_purchase, api.complete_purchase and billing.discount_price:
 -- every outcome and refusal, with the injectable clock for the reservation's expiry edges.
 BEGIN;
-SELECT plan(107);
+SELECT plan(109);
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-05-01 00:00:00+00';
@@ -431,9 +431,9 @@ SELECT is_empty($$ SELECT ledger_id FROM billing.ledger WHERE ref_type = 'purcha
 SELECT results_eq(
     $$ SELECT event, severity, dedup_key, details->>'telegram_payment_charge_id', (details->>'expected_amount')::int
        FROM ops.alert_outbox WHERE event = 'payments.amount_mismatch' ORDER BY alert_id $$,
-    $$ VALUES ('payments.amount_mismatch', 'critical', 'payments:charge-mm-amount', 'charge-mm-amount', 600),
-              ('payments.amount_mismatch', 'critical', 'payments:charge-mm-currency', 'charge-mm-currency', 600),
-              ('payments.amount_mismatch', 'critical', 'payments:charge-mm-user', 'charge-mm-user', 600) $$,
+    $$ VALUES ('payments.amount_mismatch', 'critical', 'payments:' || md5('charge-mm-amount'), 'charge-mm-amount', 600),
+              ('payments.amount_mismatch', 'critical', 'payments:' || md5('charge-mm-currency'), 'charge-mm-currency', 600),
+              ('payments.amount_mismatch', 'critical', 'payments:' || md5('charge-mm-user'), 'charge-mm-user', 600) $$,
     'each mismatch raises a critical payments.amount_mismatch alert');
 INSERT INTO paid SELECT 'plain 90d', * FROM api.complete_purchase(4001, pg_temp.payload('plain 90d'), 'charge-4001-90d', 'XTR', 600);
 SELECT results_eq(
@@ -452,7 +452,7 @@ SELECT results_eq(
     'a payment for an unknown payload is UNKNOWN_PURCHASE');
 SELECT results_eq(
     $$ SELECT p.user_id, p.invoice_payload, p.purchase_id, p.outcome, a.event, a.severity
-       FROM billing.payments AS p JOIN ops.alert_outbox AS a ON a.dedup_key = 'payments:' || p.telegram_payment_charge_id
+       FROM billing.payments AS p JOIN ops.alert_outbox AS a ON a.dedup_key = 'payments:' || md5(p.telegram_payment_charge_id)
        WHERE p.telegram_payment_charge_id = 'charge-unknown' $$,
     $$ VALUES (4090::bigint, 'no-such-payload-0000', NULL::bigint, 'UNKNOWN_PURCHASE', 'payments.unknown_purchase',
                'critical') $$,
@@ -467,7 +467,7 @@ SELECT results_eq(
     'a second charge for a paid purchase is DUPLICATE');
 SELECT results_eq(
     $$ SELECT p.purchase_id, p.outcome, a.event, a.severity
-       FROM billing.payments AS p JOIN ops.alert_outbox AS a ON a.dedup_key = 'payments:' || p.telegram_payment_charge_id
+       FROM billing.payments AS p JOIN ops.alert_outbox AS a ON a.dedup_key = 'payments:' || md5(p.telegram_payment_charge_id)
        WHERE p.telegram_payment_charge_id = 'charge-4001-30d-2' $$,
     $$ VALUES (pg_temp.pid('plain 30d'), 'DUPLICATE', 'payments.duplicate_payment', 'critical') $$,
     'it is recorded and raises payments.duplicate_payment');
@@ -549,5 +549,11 @@ SELECT is((SELECT count(*) FROM billing.payments WHERE telegram_payment_charge_i
 
 SELECT is_empty('SELECT * FROM api.check_invariants()', 'every invariant holds after the purchase scenarios');
 
+-- The longest charge id Telegram could send is recorded and alerted like any other.
+SELECT results_eq(
+    $$ SELECT outcome, replayed FROM api.complete_purchase(4090, 'no-such-payload-long', repeat('c', 255), 'XTR', 1) $$,
+    $$ VALUES ('UNKNOWN_PURCHASE', false) $$, 'a 255-character charge id is settled (as unknown here)');
+SELECT is((SELECT count(*) FROM billing.payments WHERE telegram_payment_charge_id = repeat('c', 255)), 1::bigint,
+          'and recorded');
 SELECT * FROM finish();
 ROLLBACK;
