@@ -6,12 +6,15 @@ SELECT has_schema(s, format('schema %s exists', s))
 FROM unnest(ARRAY['api', 'core', 'billing', 'promo', 'referral', 'ops']) AS s;
 
 SELECT functions_are('api', ARRAY[
+    'ack_alert',
     'adjust_premium_days',
     'cancel_abandoned_purchases',
     'check_invariants',
     'choose_referral_reward',
+    'claim_alerts',
     'complete_purchase',
     'create_promo_code',
+    'fail_alert',
     'get_premium_status',
     'get_promo_campaign',
     'get_promo_throttle',
