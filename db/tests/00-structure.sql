@@ -14,6 +14,7 @@ SELECT functions_are('api', ARRAY[
     'claim_alerts',
     'complete_purchase',
     'create_promo_code',
+    'expire_promo_reservations',
     'fail_alert',
     'get_premium_status',
     'get_promo_campaign',
@@ -28,7 +29,10 @@ SELECT functions_are('api', ARRAY[
     'register_referral',
     'reset_promo_throttle',
     'rollback_refunded_promo',
+    'rollover_promo_campaigns',
+    'run_promo_bruteforce_guard',
     'run_refund_promo_rollback',
+    'set_promo_campaign_status',
     'set_setting',
     'touch_user'
 ], 'the api surface is exactly these functions');

@@ -77,7 +77,8 @@ BEGIN
     LIMIT 1;
     IF NOT FOUND THEN
         v_result.outcome := 'NOT_FOUND';
-        RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now);
+        RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now,
+                                    promo.campaign_by_prefix(v_code));
     END IF;
     IF v_campaign.code_hash <> v_request_hash THEN
         -- Found under the previous pepper: re-hash it now, so the rotation can end.

@@ -3,7 +3,8 @@ CREATE OR REPLACE FUNCTION promo.record_attempt(
     p_idempotency_key  text,
     p_request_hash     bytea,
     p_result           api.redeem_result,
-    p_now              timestamptz
+    p_now              timestamptz,
+    p_attributed_to    bigint DEFAULT NULL
 )
 RETURNS api.redeem_result
 LANGUAGE plpgsql VOLATILE
@@ -43,7 +44,10 @@ BEGIN
 
     INSERT INTO promo.promo_attempts (user_id, idempotency_key, request_hash, outcome, promo_code_id,
                                       promo_redemption_id, replayed, counted, result, created_at)
-    VALUES (p_user_id, p_idempotency_key, p_request_hash, v_result.outcome, v_result.promo_code_id,
+    -- promo_code_id: the campaign of the code, or for a NOT_FOUND guess the campaign whose public
+    -- prefix it starts with (for the guard; never returned to the caller).
+    VALUES (p_user_id, p_idempotency_key, p_request_hash, v_result.outcome,
+            coalesce(v_result.promo_code_id, p_attributed_to),
             v_result.promo_redemption_id, v_result.replayed, v_counted,
             CASE WHEN NOT v_result.replayed
                       AND v_result.outcome NOT IN ('THROTTLED', 'IDEMPOTENCY_CONFLICT')
@@ -52,5 +56,5 @@ BEGIN
     RETURN v_result;
 END
 $$;
-COMMENT ON FUNCTION promo.record_attempt(bigint, text, bytea, api.redeem_result, timestamptz) IS
+COMMENT ON FUNCTION promo.record_attempt(bigint, text, bytea, api.redeem_result, timestamptz, bigint) IS
     'Logs a redemption attempt; a counted refusal that reaches the threshold within the window blocks the user (blocked_until is set in the returned result).';

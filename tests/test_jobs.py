@@ -1,0 +1,138 @@
+"""Jobs racing live traffic and themselves on real connections: every row changes once and
+every invariant still holds."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from collections import Counter
+
+from tests.conftest import Conn
+from tests.harness import ScratchDatabase
+from tests.races import run_together
+
+_user_ids = itertools.count(9 * 10**9, 1000)
+
+
+def _one(conn: Conn, query: str, *params: object) -> dict[str, object]:
+    row = conn.execute(query, params).fetchone()
+    assert row is not None
+    return row
+
+
+def test_two_expiry_runs_and_redemptions_change_each_reservation_once(
+    database: ScratchDatabase, app_conn: Conn, admin_conn: Conn
+) -> None:
+    code = "JOB" + secrets.token_hex(6).upper()
+    campaign = _one(
+        admin_conn,
+        "SELECT api.create_promo_code(%s, 'PERCENT_DISCOUNT', 'expiry job race',"
+        " p_discount_percent => 10, p_max_uses => 60) AS id",
+        code,
+    )["id"]
+    holders = [next(_user_ids) for _ in range(40)]
+    for user in holders:
+        app_conn.execute(
+            "SELECT * FROM api.redeem_promo_code(%s, %s, %s)",
+            (user, code, "h-" + secrets.token_hex(6)),
+        )
+    admin_conn.execute("UPDATE ops.clock SET shift = interval '16 minutes'")
+    newcomers = [next(_user_ids) for _ in range(30)]
+
+    def act(conn: Conn, i: int) -> object:
+        if i < 2:  # two concurrent runs of the job
+            return _one(conn, "SELECT api.expire_promo_reservations(1000) AS n")["n"]
+        return _one(
+            conn,
+            "SELECT outcome FROM api.redeem_promo_code(%s, %s, %s)",
+            newcomers[i - 2],
+            code,
+            "n-" + secrets.token_hex(6),
+        )["outcome"]
+
+    results = run_together(database.app_url, 32, act)
+    expired_by_jobs = sum(int(str(r)) for r in results[:2])
+    outcomes = Counter(results[2:])
+    assert outcomes == {"RESERVED": 30}, "60 units: 40 stale holds freed, 30 newcomers fit"
+    statuses = dict(
+        (str(r["status"]), int(str(r["n"])))
+        for r in admin_conn.execute(
+            "SELECT status, count(*) AS n FROM promo.promo_redemptions WHERE promo_code_id = %s"
+            " GROUP BY status",
+            (campaign,),
+        ).fetchall()
+    )
+    # Every stale hold expired exactly once, by a job run or by a redemption reclaiming it.
+    assert statuses == {"EXPIRED": 40, "RESERVED": 30}
+    assert expired_by_jobs <= 40
+    slots = _one(
+        admin_conn,
+        "SELECT sum(held) AS held FROM promo.capacity_slots WHERE promo_code_id = %s",
+        campaign,
+    )
+    assert slots == {"held": 30}
+
+
+def test_expiry_never_expires_a_paid_reservation(
+    database: ScratchDatabase, app_conn: Conn, admin_conn: Conn
+) -> None:
+    """Payments complete while the expiry job runs on the same (stale) reservations."""
+    code = "PAYJOB" + secrets.token_hex(5).upper()
+    admin_conn.execute(
+        "SELECT api.create_promo_code(%s, 'PERCENT_DISCOUNT', 'expiry vs payment',"
+        " p_discount_percent => 20, p_max_uses => 20)",
+        (code,),
+    )
+    buyers = [next(_user_ids) for _ in range(10)]
+    invoices = []
+    for buyer in buyers:
+        rid = _one(
+            app_conn,
+            "SELECT promo_redemption_id FROM api.redeem_promo_code(%s, %s, %s)",
+            buyer,
+            code,
+            "b-" + secrets.token_hex(6),
+        )["promo_redemption_id"]
+        invoices.append(
+            _one(
+                app_conn,
+                "SELECT * FROM api.init_purchase(%s, 'premium_30d', %s, %s)",
+                buyer,
+                rid,
+                "i-" + secrets.token_hex(6),
+            )
+        )
+    admin_conn.execute("UPDATE ops.clock SET shift = interval '16 minutes'")
+
+    def act(conn: Conn, i: int) -> object:
+        if i >= 10:
+            return _one(conn, "SELECT api.expire_promo_reservations(1000) AS n")["n"]
+        return _one(
+            conn,
+            "SELECT outcome FROM api.complete_purchase(%s, %s, %s, 'XTR', 200)",
+            buyers[i],
+            invoices[i]["invoice_payload"],
+            "c-" + secrets.token_hex(6),
+        )["outcome"]
+
+    results = run_together(database.app_url, 12, act)
+    assert results[:10] == ["PAID"] * 10
+    rows = admin_conn.execute(
+        "SELECT r.status, r.consumed_at IS NOT NULL AS consumed,"
+        " r.expired_at IS NOT NULL AS expired"
+        " FROM billing.purchases p JOIN promo.promo_redemptions r USING (promo_redemption_id)"
+        " WHERE p.user_id = ANY(%s)",
+        (buyers,),
+    ).fetchall()
+    # Each reservation was either consumed by its payment or expired first (and then the
+    # payment was honoured with an alert), never both.
+    assert all(not (r["consumed"] and r["expired"]) for r in rows)
+    expired = sum(1 for r in rows if r["status"] == "EXPIRED")
+    lost = _one(
+        admin_conn,
+        "SELECT count(*) AS n FROM ops.alert_outbox WHERE event = 'payments.reservation_lost'"
+        " AND (details->>'purchase_id')::bigint IN"
+        " (SELECT purchase_id FROM billing.purchases WHERE user_id = ANY(%s))",
+        buyers,
+    )
+    assert lost["n"] == expired
