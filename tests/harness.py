@@ -25,6 +25,7 @@ from psycopg.conninfo import make_conninfo
 from app.config import Settings
 from app.db.cluster import APP_ROLE, Cluster, libpq_environment
 from app.db.migrate import migrate
+from app.jobs import uninstall as uninstall_jobs
 
 SERVER_URL_VARIABLE = "STARPASS_TEST_SERVER_URL"
 
@@ -97,6 +98,7 @@ def create_database(
 
 
 def drop_database(server_url: str, name: str) -> None:
+    uninstall_jobs(with_database(server_url, name))
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))

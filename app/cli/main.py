@@ -14,6 +14,7 @@ from aiohttp import web
 from psycopg import sql
 from pydantic import ValidationError
 
+from app import jobs as app_jobs
 from app.config import Settings, get_settings
 from app.db import cluster as db_cluster
 from app.db.cluster import APP_DATABASE, Cluster, ClusterError, libpq_environment
@@ -69,6 +70,18 @@ def _parser() -> argparse.ArgumentParser:
     reset = db_commands.add_parser("reset", help="drop and recreate the embedded app database")
     reset.add_argument("--yes", action="store_true", help="confirm: all data is lost")
     reset.set_defaults(handler=cmd_db_reset)
+
+    jobs = commands.add_parser("jobs", help="the scheduled jobs on pg_cron")
+    job_commands = jobs.add_subparsers(required=True, metavar="ACTION")
+    job_commands.add_parser("install", help="schedule every job (idempotent)").set_defaults(
+        handler=cmd_jobs_install
+    )
+    job_commands.add_parser("status", help="jobs with last run, status, duration").set_defaults(
+        handler=cmd_jobs_status
+    )
+    run = job_commands.add_parser("run", help="run one job now")
+    run.add_argument("name", choices=[job.name for job in app_jobs.JOBS])
+    run.set_defaults(handler=cmd_jobs_run)
 
     commands.add_parser("dev-env", help="print a .env with fresh development secrets").set_defaults(
         handler=cmd_dev_env
@@ -152,8 +165,31 @@ def cmd_db_migrate(settings: Settings, args: argparse.Namespace) -> int:
     report = migrate(db_cluster.admin_url(settings))
     if cluster is not None:
         cluster.set_app_password()
-    for line in report.lines():
+    for line in report.lines() + app_jobs.install(db_cluster.admin_url(settings)):
         print(line)
+    return 0
+
+
+def cmd_jobs_install(settings: Settings, args: argparse.Namespace) -> int:
+    for line in app_jobs.install(db_cluster.admin_url(settings)):
+        print(line)
+    return 0
+
+
+def cmd_jobs_status(settings: Settings, args: argparse.Namespace) -> int:
+    rows = app_jobs.status(db_cluster.admin_url(settings))
+    if not rows:
+        print("no jobs scheduled (pg_cron not loaded, or `starpass jobs install` not run)")
+        return 0
+    header = ("job", "schedule", "last run", "status", "duration")
+    widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(5)]
+    for row in (header, *rows):
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
+    return 0
+
+
+def cmd_jobs_run(settings: Settings, args: argparse.Namespace) -> int:
+    print(app_jobs.run(db_cluster.admin_url(settings), args.name))
     return 0
 
 

@@ -10,6 +10,7 @@ SELECT functions_are('api', ARRAY[
     'adjust_premium_days',
     'cancel_abandoned_purchases',
     'check_invariants',
+    'check_job_health',
     'choose_referral_reward',
     'claim_alerts',
     'complete_purchase',

@@ -121,7 +121,7 @@ BEGIN
 
     v_slot_no := promo.take_capacity(v_campaign.promo_code_id, v_now);
     -- Re-read the status once the slot is held: a pause that committed while this call waited
-    -- is seen here (status changes lock every slot of the campaign).
+    -- for capacity is seen here (status changes write the campaign row only).
     SELECT * INTO v_campaign FROM promo.promo_codes AS c WHERE c.promo_code_id = v_campaign.promo_code_id;
     v_result.outcome := coalesce(promo.campaign_refusal(v_campaign, v_now),
                                  CASE WHEN v_slot_no IS NULL THEN 'DEPLETED' END);

@@ -36,11 +36,12 @@ BEGIN
                    v_abused.promo_code_id, v_abused.attempts, v_abused.users),
             jsonb_build_object('promo_code_id', v_abused.promo_code_id, 'attempts', v_abused.attempts,
                                'users', v_abused.users),
-            'promo.campaign_autopaused:' || v_abused.promo_code_id);
+            -- Per pause: a campaign paused again after a resume alerts again.
+            'promo.campaign_autopaused:' || v_abused.promo_code_id || ':' || v_now);
     END LOOP;
 
     SELECT count(*) INTO v_not_found FROM promo.promo_attempts AS a
-    WHERE a.outcome = 'NOT_FOUND' AND a.created_at > v_since;
+    WHERE a.outcome = 'NOT_FOUND' AND NOT a.replayed AND a.created_at > v_since;
     IF v_not_found > ops.setting_integer('promo.guard_global_not_found') THEN
         -- One alert per dedup window (ops.alert_dedup_window), however often the job runs.
         PERFORM ops.raise_alert('promo.bruteforce_suspected', 'warning',

@@ -1,0 +1,85 @@
+"""Jobs on the real pg_cron of the test cluster: install is idempotent and removes jobs that
+are gone, pg_cron really runs them, and the health check reports failed and stale jobs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import psycopg
+from psycopg.conninfo import make_conninfo
+
+from app import jobs
+from tests.conftest import connect
+from tests.harness import ScratchDatabase
+
+
+def _cron(db: ScratchDatabase) -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(make_conninfo(db.admin_url, dbname="postgres"), autocommit=True)
+
+
+def test_install_schedules_every_job_once_and_removes_old_ones(
+    new_database: Callable[[], ScratchDatabase],
+) -> None:
+    db = new_database()
+    first = jobs.install(db.admin_url)
+    assert len([line for line in first if line.startswith("scheduled ")]) == len(jobs.JOBS)
+    assert jobs.install(db.admin_url) == [f"jobs up to date: {len(jobs.JOBS)} scheduled"]
+    with _cron(db) as cron:
+        cron.execute(
+            "SELECT cron.schedule_in_database(%s, '* * * * *', 'SELECT 1', %s)",
+            (f"{db.name}:renamed_job", db.name),
+        )
+    assert jobs.install(db.admin_url) == [f"unscheduled {db.name}:renamed_job (no longer a job)"]
+    assert sorted(row[0] for row in jobs.status(db.admin_url)) == sorted(
+        f"{db.name}:{job.name}" for job in jobs.JOBS
+    )
+    assert jobs.run(db.admin_url, "rollover_promo_campaigns") == "rollover_promo_campaigns: 0"
+
+
+def test_pg_cron_runs_the_jobs_and_health_reports_failures(
+    new_database: Callable[[], ScratchDatabase],
+) -> None:
+    db = new_database()
+    jobs.install(db.admin_url)
+    with _cron(db) as cron:  # a test-only job that always fails
+        cron.execute(
+            "SELECT cron.schedule_in_database(%s, '* * * * *', 'SELECT 1/0', %s, 'starpass_app')",
+            (f"{db.name}:always_fails", db.name),
+        )
+    with connect(db.admin_url) as app:
+        app.execute(
+            "INSERT INTO ops.jobs (job_name, cron_name, schedule, command, every, installed_at)"
+            " VALUES ('always_fails', %s, '* * * * *', 'SELECT 1/0', interval '1 minute', now())",
+            (f"{db.name}:always_fails",),
+        )
+    deadline = time.monotonic() + 80  # pg_cron runs at the start of each minute
+    statuses: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        statuses = {str(r[0]).split(":", 1)[1]: str(r[3]) for r in jobs.status(db.admin_url)}
+        if (
+            statuses.get("expire_promo_reservations") == "succeeded"
+            and statuses.get("always_fails") == "failed"
+        ):
+            break
+        time.sleep(2)
+    assert statuses.get("expire_promo_reservations") == "succeeded", statuses
+    assert statuses.get("always_fails") == "failed", statuses
+    with connect(db.admin_url) as app:
+        assert app.execute("SELECT api.check_job_health() AS n").fetchone() == {"n": 1}
+        alert = app.execute(
+            "SELECT event, details->>'job' AS job FROM ops.alert_outbox WHERE event LIKE 'jobs.%'"
+        ).fetchall()
+        assert alert == [{"event": "jobs.failed", "job": "always_fails"}]
+        assert app.execute("SELECT api.check_job_health() AS n").fetchone() == {"n": 0}, "deduped"
+        # A job without a success for 3 of its intervals is stale.
+        app.execute(
+            "INSERT INTO ops.jobs (job_name, cron_name, schedule, command, every, installed_at)"
+            " VALUES ('never_runs', 'nowhere:never_runs', '* * * * *', 'SELECT 1',"
+            " interval '1 minute', now() - interval '4 minutes')"
+        )
+        assert app.execute("SELECT api.check_job_health() AS n").fetchone() == {"n": 1}
+        stale = app.execute(
+            "SELECT details->>'job' AS job FROM ops.alert_outbox WHERE event = 'jobs.stale'"
+        ).fetchall()
+        assert stale == [{"job": "never_runs"}]
