@@ -44,3 +44,4 @@ pytest: setup
 bench: setup
 	@$(PYTHON) -m bench.foundation
 	@$(PYTHON) -m bench.promo
+	@$(PYTHON) -m bench.jobs
