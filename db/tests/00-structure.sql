@@ -23,6 +23,7 @@ SELECT functions_are('api', ARRAY[
     'get_referral_code',
     'init_purchase',
     'list_plans',
+    'list_promo_campaigns',
     'list_settings',
     'mark_purchase_refunded',
     'precheckout_purchase',
