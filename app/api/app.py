@@ -6,12 +6,15 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 
+import psycopg
 import structlog
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from psycopg_pool import AsyncConnectionPool
 
-from app.api import health
+from app.api import health, promo
+from app.api.bodies import InvalidBody
+from app.api.errors import problem_from_db_error
 from app.api.keys import POOL, REQUEST_ID, SETTINGS
 from app.api.problems import Handler, problem_middleware
 from app.config import Settings
@@ -35,6 +38,17 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
     return response
 
 
+@web.middleware
+async def api_errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Bad input and database refusals become problems through one mapping (docs/errors.md)."""
+    try:
+        return await handler(request)
+    except InvalidBody as exc:
+        return exc.response
+    except psycopg.Error as exc:
+        return problem_from_db_error(exc)
+
+
 class AccessLogger(AbstractAccessLogger):
     """One structured line per request; never the body, query string or headers."""
 
@@ -51,11 +65,13 @@ class AccessLogger(AbstractAccessLogger):
 
 def create_app(settings: Settings, pool: AsyncConnectionPool | None = None) -> web.Application:
     app = web.Application(
-        middlewares=[request_id_middleware, problem_middleware], client_max_size=MAX_BODY_BYTES
+        middlewares=[request_id_middleware, problem_middleware, api_errors_middleware],
+        client_max_size=MAX_BODY_BYTES,
     )
     app[SETTINGS] = settings
     app[POOL] = pool or create_pool(settings)
     app.add_routes(health.routes)
+    app.add_routes(promo.routes)
     app.cleanup_ctx.append(_pool_lifecycle)
     return app
 

@@ -10,3 +10,4 @@ from app.config import Settings
 POOL = web.AppKey("pool", AsyncConnectionPool)
 SETTINGS = web.AppKey("settings", Settings)
 REQUEST_ID = web.RequestKey("request_id", str)
+ACTOR = web.RequestKey("actor", str)

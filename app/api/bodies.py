@@ -1,0 +1,84 @@
+"""Request bodies: JSON only, unknown fields refused, types and ranges checked before the
+database is called."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Literal, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from app.api.problems import problem
+
+M = TypeVar("M", bound=BaseModel)
+UserId = Annotated[int, Field(ge=1, le=9007199254740991)]
+Key = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{8,128}$")]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class RedeemBody(Body):
+    user_id: UserId
+    code: Annotated[str, Field(min_length=1, max_length=256)]
+    idempotency_key: Key | None = None
+
+
+class CreateCampaignBody(Body):
+    code: Annotated[str, Field(min_length=1, max_length=256)]
+    kind: Literal["PREMIUM_GRANT", "PERCENT_DISCOUNT"]
+    campaign: Annotated[str, Field(min_length=1, max_length=100)]
+    grant_days: Annotated[int, Field(ge=1, le=3660)] | None = None
+    discount_percent: Annotated[int, Field(ge=1, le=99)] | None = None
+    max_uses: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
+    per_user_limit: Annotated[int, Field(ge=1, le=1000)] = 1
+    starts_at: datetime | None = Field(default=None, strict=False)
+    ends_at: datetime | None = Field(default=None, strict=False)
+    prefix: Annotated[str, Field(min_length=2, max_length=16)] | None = None
+
+
+class StatusBody(Body):
+    status: Literal["ACTIVE", "PAUSED"]
+    reason: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+
+class RollbackBody(Body):
+    purchase_id: Annotated[int, Field(ge=1)]
+    idempotency_key: Key | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+
+
+class InvalidBody(Exception):
+    def __init__(self, response: web.Response) -> None:
+        self.response = response
+
+
+async def parse(request: web.Request, model: type[M]) -> M:
+    if request.content_type != "application/json":
+        raise InvalidBody(problem(415, "unsupported_media_type", "Send application/json."))
+    try:
+        data = json.loads(await request.read())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InvalidBody(problem(400, "malformed_json", "The body is not valid JSON.")) from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+        ]
+        raise InvalidBody(
+            problem(422, "invalid_body", "The body does not match the schema.", errors=errors)
+        ) from None
+
+
+def idempotency_key(request: web.Request, in_body: str | None) -> str | None:
+    """The key from the body or the Idempotency-Key header; both and different: 422."""
+    header = request.headers.get("Idempotency-Key")
+    if header is not None and in_body is not None and header != in_body:
+        raise InvalidBody(
+            problem(422, "idempotency_key_mismatch", "Idempotency-Key header and body differ.")
+        )
+    return in_body or header

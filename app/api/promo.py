@@ -1,0 +1,176 @@
+"""The internal promo API: each view parses, calls one `api` function, renders."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from app.api import bodies
+from app.api.auth import requires
+from app.api.keys import ACTOR, POOL
+from app.api.problems import problem
+from app.db import api as db
+
+routes = web.RouteTableDef()
+
+
+def _json(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def render(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(
+        data, status=status, headers=headers, dumps=lambda d: json.dumps(d, default=_json)
+    )
+
+
+def _int(request: web.Request, name: str) -> int:
+    try:
+        return int(request.match_info[name])
+    except ValueError:
+        raise bodies.InvalidBody(
+            problem(422, "invalid_path", f"{name} must be an integer")
+        ) from None
+
+
+@routes.post("/internal/promo/redeem")
+@requires("promo:redeem")
+async def redeem(request: web.Request) -> web.Response:
+    body = await bodies.parse(request, bodies.RedeemBody)
+    key = bodies.idempotency_key(request, body.idempotency_key)
+    if key is None:
+        return problem(
+            422, "invalid_body", "idempotency_key (or the Idempotency-Key header) is required."
+        )
+    row = await db.redeem_promo_code(
+        request.app[POOL], user_id=body.user_id, code=body.code, idempotency_key=key
+    )
+    assert row is not None
+    if row["outcome"] == "THROTTLED":
+        wait = max(1, int((row["blocked_until"] - datetime.now(UTC)).total_seconds()) + 1)
+        return render(row, status=429, headers={"Retry-After": str(wait)})
+    if row["outcome"] == "IDEMPOTENCY_CONFLICT":
+        return problem(
+            409,
+            "idempotency_conflict",
+            "This idempotency key was used for another user or code.",
+            outcome=row["outcome"],
+        )
+    return render(row)
+
+
+@routes.post("/internal/promo/campaigns")
+@requires("promo:admin")
+async def create_campaign(request: web.Request) -> web.Response:
+    body = await bodies.parse(request, bodies.CreateCampaignBody)
+    created = await db.create_promo_code(
+        request.app[POOL], **body.model_dump(), actor=request[ACTOR]
+    )
+    assert created is not None
+    campaign = await db.get_promo_campaign(request.app[POOL], created["promo_code_id"])
+    return render(campaign, status=201)
+
+
+def _cursor(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    try:
+        value = json.loads(base64.urlsafe_b64decode(raw.encode() + b"==="))["before"]
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise bodies.InvalidBody(
+            problem(422, "invalid_cursor", "The cursor is not one this API gave out.")
+        ) from None
+    if not isinstance(value, int):
+        raise bodies.InvalidBody(
+            problem(422, "invalid_cursor", "The cursor is not one this API gave out.")
+        )
+    return value
+
+
+@routes.get("/internal/promo/campaigns")
+@requires("promo:admin")
+async def list_campaigns(request: web.Request) -> web.Response:
+    query = request.query
+    unknown = set(query) - {"status", "kind", "q", "limit", "cursor"}
+    if unknown:
+        return problem(422, "invalid_query", f"unknown parameters: {', '.join(sorted(unknown))}")
+    try:
+        limit = int(query.get("limit", "50"))
+    except ValueError:
+        return problem(422, "invalid_query", "limit must be an integer")
+    rows = await db.list_promo_campaigns(
+        request.app[POOL],
+        status=query.getall("status", None),
+        kind=query.get("kind"),
+        q=query.get("q"),
+        limit=limit,
+        before_id=_cursor(query.get("cursor")),
+    )
+    next_cursor = None
+    if len(rows) == limit:
+        token = json.dumps({"before": rows[-1]["promo_code_id"]}).encode()
+        next_cursor = base64.urlsafe_b64encode(token).decode().rstrip("=")
+    return render({"items": rows, "next_cursor": next_cursor})
+
+
+@routes.get("/internal/promo/campaigns/{promo_code_id}")
+@requires("promo:admin")
+async def get_campaign(request: web.Request) -> web.Response:
+    return render(await db.get_promo_campaign(request.app[POOL], _int(request, "promo_code_id")))
+
+
+@routes.post("/internal/promo/campaigns/{promo_code_id}/status")
+@requires("promo:admin")
+async def set_status(request: web.Request) -> web.Response:
+    promo_code_id = _int(request, "promo_code_id")
+    body = await bodies.parse(request, bodies.StatusBody)
+    await db.set_promo_campaign_status(
+        request.app[POOL],
+        promo_code_id=promo_code_id,
+        status=body.status,
+        actor=request[ACTOR],
+        reason=body.reason,
+    )
+    return render(await db.get_promo_campaign(request.app[POOL], promo_code_id))
+
+
+@routes.post("/internal/promo/refund-rollback")
+@requires("promo:admin")
+async def refund_rollback(request: web.Request) -> web.Response:
+    body = await bodies.parse(request, bodies.RollbackBody)
+    key = bodies.idempotency_key(request, body.idempotency_key)
+    if key is None:
+        return problem(
+            422, "invalid_body", "idempotency_key (or the Idempotency-Key header) is required."
+        )
+    row = await db.rollback_refunded_promo(
+        request.app[POOL], purchase_id=body.purchase_id, actor=request[ACTOR], idempotency_key=key
+    )
+    return render(row)
+
+
+@routes.get("/internal/promo/users/{user_id}/throttle")
+@requires("promo:admin")
+async def get_throttle(request: web.Request) -> web.Response:
+    return render(await db.get_promo_throttle(request.app[POOL], _int(request, "user_id")))
+
+
+@routes.delete("/internal/promo/users/{user_id}/throttle")
+@requires("promo:admin")
+async def reset_throttle(request: web.Request) -> web.Response:
+    reason = request.query.get("reason")
+    if not reason:
+        return problem(422, "invalid_query", "say why: ?reason=...")
+    row = await db.reset_promo_throttle(
+        request.app[POOL], user_id=_int(request, "user_id"), actor=request[ACTOR], reason=reason
+    )
+    return render(row)

@@ -1,0 +1,86 @@
+"""One async call per `api` SQL function the HTTP layer uses. Rows come back as dicts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+Row = dict[str, Any]
+
+
+async def _one(pool: AsyncConnectionPool, query: str, params: Mapping[str, object]) -> Row | None:
+    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(query, params)
+        return await cur.fetchone()
+
+
+async def _all(pool: AsyncConnectionPool, query: str, params: Mapping[str, object]) -> list[Row]:
+    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(query, params)
+        return await cur.fetchall()
+
+
+async def redeem_promo_code(pool: AsyncConnectionPool, **args: object) -> Row | None:
+    return await _one(
+        pool,
+        "SELECT * FROM api.redeem_promo_code(%(user_id)s, %(code)s, %(idempotency_key)s)",
+        args,
+    )
+
+
+async def create_promo_code(pool: AsyncConnectionPool, **args: object) -> Row | None:
+    return await _one(
+        pool,
+        "SELECT api.create_promo_code(p_code => %(code)s, p_kind => %(kind)s,"
+        " p_campaign => %(campaign)s, p_grant_days => %(grant_days)s,"
+        " p_discount_percent => %(discount_percent)s, p_max_uses => %(max_uses)s,"
+        " p_per_user_limit => %(per_user_limit)s, p_starts_at => %(starts_at)s,"
+        " p_ends_at => %(ends_at)s, p_prefix => %(prefix)s, p_actor => %(actor)s) AS promo_code_id",
+        args,
+    )
+
+
+async def get_promo_campaign(pool: AsyncConnectionPool, promo_code_id: int) -> Row | None:
+    return await _one(pool, "SELECT * FROM api.get_promo_campaign(%(id)s)", {"id": promo_code_id})
+
+
+async def list_promo_campaigns(pool: AsyncConnectionPool, **args: object) -> list[Row]:
+    return await _all(
+        pool,
+        "SELECT * FROM api.list_promo_campaigns(p_status => %(status)s, p_kind => %(kind)s,"
+        " p_q => %(q)s, p_limit => %(limit)s, p_before_id => %(before_id)s)",
+        args,
+    )
+
+
+async def set_promo_campaign_status(pool: AsyncConnectionPool, **args: object) -> Row | None:
+    return await _one(
+        pool,
+        "SELECT * FROM api.set_promo_campaign_status(%(promo_code_id)s, %(status)s,"
+        " %(actor)s, %(reason)s)",
+        args,
+    )
+
+
+async def rollback_refunded_promo(pool: AsyncConnectionPool, **args: object) -> Row | None:
+    return await _one(
+        pool,
+        "SELECT * FROM api.rollback_refunded_promo(%(purchase_id)s, %(actor)s,"
+        " %(idempotency_key)s)",
+        args,
+    )
+
+
+async def get_promo_throttle(pool: AsyncConnectionPool, user_id: int) -> Row | None:
+    return await _one(pool, "SELECT * FROM api.get_promo_throttle(%(id)s)", {"id": user_id})
+
+
+async def reset_promo_throttle(pool: AsyncConnectionPool, **args: object) -> Row | None:
+    return await _one(
+        pool,
+        "SELECT * FROM api.reset_promo_throttle(%(user_id)s, %(actor)s, %(reason)s)",
+        args,
+    )

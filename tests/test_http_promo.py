@@ -1,0 +1,258 @@
+"""The internal promo API over HTTP against a real database: auth and scopes, problems, every
+endpoint's statuses, replays, pagination, and 100 concurrent redemptions of a 10-use code."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
+
+from app.api.app import create_app
+from app.config import Settings
+from tests.conftest import PEPPER
+from tests.harness import ScratchDatabase
+
+ADMIN = "a" * 40
+REDEEM = "r" * 40
+SUPPORT = "s" * 40
+TOKENS = [
+    {"name": "ops-console", "token": ADMIN, "scopes": ["promo:admin", "promo:redeem"]},
+    {"name": "bot-backend", "token": REDEEM, "scopes": ["promo:redeem"]},
+    {"name": "support-tool", "token": SUPPORT, "scopes": ["promo:admin"]},
+]
+Client = TestClient[web.Request, web.Application]
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+async def client(database: ScratchDatabase) -> AsyncIterator[Client]:
+    settings = Settings(
+        database_url=database.app_url,
+        promo_secret_pepper=SecretStr(PEPPER),
+        internal_api_tokens_json=json.dumps(TOKENS),
+        starpass_db_pool_max=20,
+        _env_file=None,
+    )
+    async with TestClient(TestServer(create_app(settings))) as c:
+        yield c
+
+
+async def _campaign(client: Client, **fields: object) -> tuple[str, dict[str, object]]:
+    code = "HTTP" + secrets.token_hex(6).upper()
+    body = {
+        "code": code,
+        "kind": "PREMIUM_GRANT",
+        "campaign": "http test",
+        "grant_days": 7,
+        **fields,
+    }
+    response = await client.post("/internal/promo/campaigns", json=body, headers=auth(ADMIN))
+    assert response.status == 201, await response.text()
+    return code, await response.json()
+
+
+async def test_auth_and_scopes(client: Client) -> None:
+    body = {"user_id": 1, "code": "X", "idempotency_key": "auth-key-1"}
+    assert (await client.post("/internal/promo/redeem", json=body)).status == 401
+    wrong = await client.post("/internal/promo/redeem", json=body, headers=auth("w" * 40))
+    assert wrong.status == 401 and wrong.content_type == "application/problem+json"
+    assert wrong.headers["WWW-Authenticate"] == "Bearer"
+    assert (
+        await client.post("/internal/promo/redeem", json=body, headers=auth(SUPPORT))
+    ).status == 403
+    listing = await client.get("/internal/promo/campaigns", headers=auth(REDEEM))
+    assert listing.status == 403 and (await listing.json())["code"] == "forbidden"
+    assert (await client.get("/internal/promo/campaigns", headers=auth(SUPPORT))).status == 200
+
+
+async def test_redeem_outcomes_replays_and_refusals(client: Client) -> None:
+    code, campaign = await _campaign(client, max_uses=5)
+    assert "code" not in campaign and campaign["status"] == "ACTIVE"
+    key = "http-" + secrets.token_hex(6)
+    user = 10**12 + secrets.randbelow(10**9)
+    first = await client.post(
+        "/internal/promo/redeem",
+        json={"user_id": user, "code": code.lower()},
+        headers={**auth(REDEEM), "Idempotency-Key": key},
+    )
+    assert first.status == 200
+    data = await first.json()
+    assert data["outcome"] == "APPLIED" and data["replayed"] is False
+    again = await client.post(
+        "/internal/promo/redeem",
+        json={"user_id": user, "code": code, "idempotency_key": key},
+        headers=auth(REDEEM),
+    )
+    assert (await again.json())["replayed"] is True
+    mismatch = await client.post(
+        "/internal/promo/redeem",
+        json={"user_id": user, "code": code, "idempotency_key": key},
+        headers={**auth(REDEEM), "Idempotency-Key": "other-key-1"},
+    )
+    assert mismatch.status == 422 and (await mismatch.json())["code"] == "idempotency_key_mismatch"
+    conflict = await client.post(
+        "/internal/promo/redeem",
+        json={"user_id": user + 1, "code": code, "idempotency_key": key},
+        headers=auth(REDEEM),
+    )
+    assert conflict.status == 409 and (await conflict.json())["code"] == "idempotency_conflict"
+    # Refusals are 200 with the outcome; the 5th counted one blocks; then 429 + Retry-After.
+    for i in range(4):
+        nope = await client.post(
+            "/internal/promo/redeem",
+            json={"user_id": user + 2, "code": f"NOPE{i}XYZ", "idempotency_key": f"nope-key-{i}"},
+            headers=auth(REDEEM),
+        )
+        assert nope.status == 200 and (await nope.json())["outcome"] == "NOT_FOUND"
+    await client.post(
+        "/internal/promo/redeem",
+        json={"user_id": user + 2, "code": "NOPE9XYZ", "idempotency_key": "nope-key-9"},
+        headers=auth(REDEEM),
+    )
+    blocked = await client.post(
+        "/internal/promo/redeem",
+        json={"user_id": user + 2, "code": code, "idempotency_key": "nope-key-10"},
+        headers=auth(REDEEM),
+    )
+    assert blocked.status == 429 and int(blocked.headers["Retry-After"]) > 3000
+    throttle = await client.get(f"/internal/promo/users/{user + 2}/throttle", headers=auth(SUPPORT))
+    assert (await throttle.json())["is_blocked"] is True
+    reset = await client.delete(
+        f"/internal/promo/users/{user + 2}/throttle?reason=ticket+42", headers=auth(SUPPORT)
+    )
+    assert reset.status == 200 and (await reset.json())["changed"] is True
+
+
+async def test_bad_input_is_a_problem_and_changes_nothing(client: Client) -> None:
+    url, headers = "/internal/promo/redeem", auth(REDEEM)
+    cases = [
+        (
+            await client.post(
+                url, data="{not json", headers={**headers, "Content-Type": "application/json"}
+            ),
+            400,
+        ),
+        (
+            await client.post(
+                url, data="user_id=1", headers={**headers, "Content-Type": "text/plain"}
+            ),
+            415,
+        ),
+        (
+            await client.post(
+                url,
+                json={"user_id": 1, "code": "X", "idempotency_key": "k" * 8, "extra": 1},
+                headers=headers,
+            ),
+            422,
+        ),
+        (
+            await client.post(
+                url, json={"user_id": "1", "code": "X", "idempotency_key": "k" * 8}, headers=headers
+            ),
+            422,
+        ),
+        (
+            await client.post(
+                url, json={"user_id": 0, "code": "X", "idempotency_key": "k" * 8}, headers=headers
+            ),
+            422,
+        ),
+        (await client.post(url, json={"user_id": 1, "code": "X"}, headers=headers), 422),
+        (
+            await client.post(
+                url,
+                data=json.dumps({"code": "x" * 20000}),
+                headers={**headers, "Content-Type": "application/json"},
+            ),
+            413,
+        ),
+    ]
+    for response, status in cases:
+        assert response.status == status, (status, await response.text())
+        assert response.content_type == "application/problem+json"
+
+
+async def test_campaign_admin(client: Client) -> None:
+    code, campaign = await _campaign(client)
+    duplicate = await client.post(
+        "/internal/promo/campaigns",
+        json={"code": code.lower(), "kind": "PREMIUM_GRANT", "campaign": "again", "grant_days": 7},
+        headers=auth(ADMIN),
+    )
+    assert duplicate.status == 409 and (await duplicate.json())["code"] == "duplicate_code"
+    short = await client.post(
+        "/internal/promo/campaigns",
+        json={"code": "ABC", "kind": "PREMIUM_GRANT", "campaign": "short", "grant_days": 7},
+        headers=auth(ADMIN),
+    )
+    assert short.status == 422 and (await short.json())["code"] == "invalid_argument"
+    cid = campaign["promo_code_id"]
+    got = await client.get(f"/internal/promo/campaigns/{cid}", headers=auth(ADMIN))
+    assert got.status == 200 and (await got.json())["used_total"] == 0
+    assert (
+        await client.get("/internal/promo/campaigns/999999999", headers=auth(ADMIN))
+    ).status == 404
+    status_url = f"/internal/promo/campaigns/{cid}/status"
+    paused = await client.post(
+        status_url, json={"status": "PAUSED", "reason": "check"}, headers=auth(ADMIN)
+    )
+    assert paused.status == 200 and (await paused.json())["status"] == "PAUSED"
+    same = await client.post(
+        status_url, json={"status": "PAUSED", "reason": "again"}, headers=auth(ADMIN)
+    )
+    assert same.status == 200
+    bad = await client.post(status_url, json={"status": "EXPIRED"}, headers=auth(ADMIN))
+    assert bad.status == 422
+    missing = await client.post(
+        "/internal/promo/refund-rollback",
+        json={"purchase_id": 999999999, "idempotency_key": "rollback-key-1"},
+        headers=auth(ADMIN),
+    )
+    assert missing.status == 404
+
+
+async def test_pagination_is_stable_while_campaigns_are_added(client: Client) -> None:
+    tag = secrets.token_hex(4)
+    for i in range(5):
+        await _campaign(client, campaign=f"page {tag} {i}")
+    url = f"/internal/promo/campaigns?q=page+{tag}&limit=2"
+    first = await (await client.get(url, headers=auth(ADMIN))).json()
+    await _campaign(client, campaign=f"page {tag} new")  # inserted between two pages
+    second = await (
+        await client.get(f"{url}&cursor={first['next_cursor']}", headers=auth(ADMIN))
+    ).json()
+    third = await (
+        await client.get(f"{url}&cursor={second['next_cursor']}", headers=auth(ADMIN))
+    ).json()
+    names = [c["campaign"] for page in (first, second, third) for c in page["items"]]
+    assert names == [f"page {tag} {i}" for i in (4, 3, 2, 1, 0)]
+    bad = await client.get(f"{url}&cursor=not-a-cursor", headers=auth(ADMIN))
+    assert bad.status == 422 and (await bad.json())["code"] == "invalid_cursor"
+
+
+async def test_100_concurrent_http_redemptions_of_a_10_use_code(client: Client) -> None:
+    code, _ = await _campaign(client, max_uses=10)
+    base = 2 * 10**12 + secrets.randbelow(10**9)
+
+    async def redeem(i: int) -> str:
+        response = await client.post(
+            "/internal/promo/redeem",
+            json={"user_id": base + i, "code": code, "idempotency_key": f"burst-{base}-{i}"},
+            headers=auth(REDEEM),
+        )
+        assert response.status == 200
+        return str((await response.json())["outcome"])
+
+    outcomes = Counter(await asyncio.gather(*(redeem(i) for i in range(100))))
+    assert outcomes == {"APPLIED": 10, "DEPLETED": 90}
