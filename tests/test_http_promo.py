@@ -256,3 +256,21 @@ async def test_100_concurrent_http_redemptions_of_a_10_use_code(client: Client) 
 
     outcomes = Counter(await asyncio.gather(*(redeem(i) for i in range(100))))
     assert outcomes == {"APPLIED": 10, "DEPLETED": 90}
+
+
+async def test_metrics(client: Client) -> None:
+    code, _ = await _campaign(client)
+    await client.post(
+        "/internal/promo/redeem",
+        json={"user_id": 3 * 10**12, "code": code, "idempotency_key": "metrics-key-1"},
+        headers=auth(REDEEM),
+    )
+    await client.get("/internal/promo/campaigns/12345678", headers=auth(ADMIN))
+    response = await client.get("/metrics")
+    assert response.status == 200
+    text = await response.text()
+    assert 'starpass_redemptions_total{outcome="APPLIED"}' in text
+    assert 'route="/internal/promo/campaigns/{promo_code_id}"' in text, "route patterns, not ids"
+    assert "12345678" not in text
+    assert 'starpass_db_pool_connections{state="size"}' in text
+    assert 'starpass_ops{label="pending",metric="alert_outbox_backlog"}' in text

@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from psycopg_pool import AsyncConnectionPool
 
-from app.api import health, promo
+from app.api import health, metrics, promo
 from app.api.bodies import InvalidBody
 from app.api.errors import problem_from_db_error
 from app.api.keys import POOL, REQUEST_ID, SETTINGS
@@ -65,13 +65,20 @@ class AccessLogger(AbstractAccessLogger):
 
 def create_app(settings: Settings, pool: AsyncConnectionPool | None = None) -> web.Application:
     app = web.Application(
-        middlewares=[request_id_middleware, problem_middleware, api_errors_middleware],
+        middlewares=[
+            request_id_middleware,
+            metrics.metrics_middleware,
+            problem_middleware,
+            api_errors_middleware,
+        ],
         client_max_size=MAX_BODY_BYTES,
     )
     app[SETTINGS] = settings
     app[POOL] = pool or create_pool(settings)
     app.add_routes(health.routes)
     app.add_routes(promo.routes)
+    app.add_routes(metrics.routes)
+    app[metrics.METRICS] = metrics.Metrics()
     app.cleanup_ctx.append(_pool_lifecycle)
     return app
 

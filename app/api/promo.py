@@ -13,6 +13,7 @@ from aiohttp import web
 from app.api import bodies
 from app.api.auth import requires
 from app.api.keys import ACTOR, POOL
+from app.api.metrics import METRICS
 from app.api.problems import problem
 from app.db import api as db
 
@@ -55,6 +56,7 @@ async def redeem(request: web.Request) -> web.Response:
         request.app[POOL], user_id=body.user_id, code=body.code, idempotency_key=key
     )
     assert row is not None
+    request.app[METRICS].redemptions.labels(row["outcome"]).inc()
     if row["outcome"] == "THROTTLED":
         wait = max(1, int((row["blocked_until"] - datetime.now(UTC)).total_seconds()) + 1)
         return render(row, status=429, headers={"Retry-After": str(wait)})

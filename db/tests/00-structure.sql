@@ -17,6 +17,7 @@ SELECT functions_are('api', ARRAY[
     'create_promo_code',
     'expire_promo_reservations',
     'fail_alert',
+    'get_ops_metrics',
     'get_premium_status',
     'get_promo_campaign',
     'get_promo_throttle',

@@ -1,0 +1,103 @@
+"""Prometheus metrics: redemptions by outcome, request latency by route, pool usage, and the
+database's own figures (alert backlog, job freshness) read at scrape time."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from psycopg.rows import dict_row
+
+from app.api.keys import POOL
+from app.api.problems import Handler
+from app.logs import get_logger
+
+log = get_logger(__name__)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.redemptions = Counter(
+            "starpass_redemptions_total",
+            "Promo redemptions by outcome",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "starpass_http_request_duration_seconds",
+            "HTTP request latency by route",
+            ["method", "route", "status"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+        self.pool = Gauge(
+            "starpass_db_pool_connections",
+            "Pool connections by state",
+            ["state"],
+            registry=self.registry,
+        )
+        self.ops = Gauge(
+            "starpass_ops",
+            "Database figures: alert_outbox_backlog{state}, job_seconds_since_success{job}",
+            ["metric", "label"],
+            registry=self.registry,
+        )
+
+
+METRICS = web.AppKey("metrics", Metrics)
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        # The route pattern, not the path: ids in paths would explode the label set.
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        request.app[METRICS].latency.labels(request.method, route, str(status)).observe(
+            time.perf_counter() - started
+        )
+
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    m = request.app[METRICS]
+    stats = request.app[POOL].get_stats()
+    m.pool.labels("size").set(stats.get("pool_size", 0))
+    m.pool.labels("available").set(stats.get("pool_available", 0))
+    m.pool.labels("waiting").set(stats.get("requests_waiting", 0))
+    try:
+        async with (
+            request.app[POOL].connection(timeout=2) as conn,
+            conn.cursor(row_factory=dict_row) as cur,
+        ):
+            await cur.execute("SELECT * FROM api.get_ops_metrics()")
+            for row in await cur.fetchall():
+                m.ops.labels(row["metric"], row["label"]).set(row["value"])
+    except psycopg.Error:
+        # A scrape still answers with what the process knows; /readyz reports the database.
+        log.warning("metrics_database_figures_unavailable")
+    return web.Response(
+        body=generate_latest(m.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+    )
