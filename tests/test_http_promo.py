@@ -15,7 +15,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
 from app.api.app import create_app
-from app.config import Settings
+from app.api.openapi import Campaign, CampaignPage, Problem, RedeemResult, Throttle, build
+from app.config import PROJECT_ROOT, Settings
 from tests.conftest import PEPPER
 from tests.harness import ScratchDatabase
 
@@ -274,3 +275,27 @@ async def test_metrics(client: Client) -> None:
     assert "12345678" not in text
     assert 'starpass_db_pool_connections{state="size"}' in text
     assert 'starpass_ops{label="pending",metric="alert_outbox_backlog"}' in text
+
+
+async def test_the_spec_is_served_written_and_matches_responses(client: Client) -> None:
+    served = await (await client.get("/internal/openapi.json")).json()
+    assert served == build()
+    written = json.loads((PROJECT_ROOT / "docs" / "openapi.json").read_text())
+    assert written == build(), (
+        "docs/openapi.json is stale: run `starpass openapi > docs/openapi.json`"
+    )
+    # Responses parse with the models the spec is generated from (extra fields refused).
+    code, campaign = await _campaign(client, max_uses=3)
+    Campaign.model_validate(campaign)
+    redeemed = await client.post(
+        "/internal/promo/redeem",
+        json={"user_id": 4 * 10**12, "code": code, "idempotency_key": "spec-key-1"},
+        headers=auth(REDEEM),
+    )
+    RedeemResult.model_validate(await redeemed.json())
+    page = await client.get("/internal/promo/campaigns?limit=2", headers=auth(ADMIN))
+    CampaignPage.model_validate(await page.json())
+    throttle = await client.get("/internal/promo/users/1/throttle", headers=auth(ADMIN))
+    Throttle.model_validate(await throttle.json())
+    problem = await client.get("/internal/promo/campaigns/999999999", headers=auth(ADMIN))
+    Problem.model_validate(await problem.json())

@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from psycopg_pool import AsyncConnectionPool
 
-from app.api import health, metrics, promo
+from app.api import health, metrics, openapi, promo
 from app.api.bodies import InvalidBody
 from app.api.errors import problem_from_db_error
 from app.api.keys import POOL, REQUEST_ID, SETTINGS
@@ -78,6 +78,7 @@ def create_app(settings: Settings, pool: AsyncConnectionPool | None = None) -> w
     app.add_routes(health.routes)
     app.add_routes(promo.routes)
     app.add_routes(metrics.routes)
+    app.add_routes(openapi.routes)
     app[metrics.METRICS] = metrics.Metrics()
     app.cleanup_ctx.append(_pool_lifecycle)
     return app

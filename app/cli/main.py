@@ -83,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("name", choices=[job.name for job in app_jobs.JOBS])
     run.set_defaults(handler=cmd_jobs_run)
 
+    commands.add_parser("openapi", help="print the OpenAPI document").set_defaults(
+        handler=cmd_openapi
+    )
     commands.add_parser("dev-env", help="print a .env with fresh development secrets").set_defaults(
         handler=cmd_dev_env
     )
@@ -230,6 +233,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         print=None,  # the banner would break the one-JSON-object-per-line log stream
         shutdown_timeout=10,
     )
+    return 0
+
+
+def cmd_openapi(settings: Settings, args: argparse.Namespace) -> int:
+    from app.api.openapi import build
+
+    print(json.dumps(build(), indent=2, sort_keys=True))
     return 0
 
 

@@ -1,0 +1,324 @@
+"""The OpenAPI 3.1 document, generated from the same models the views parse and the tests
+validate responses with, so the spec cannot drift from the implementation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict
+
+from app.api import bodies
+
+Outcome = Literal[
+    "APPLIED",
+    "RESERVED",
+    "NOT_FOUND",
+    "NOT_STARTED",
+    "EXPIRED",
+    "PAUSED",
+    "DEPLETED",
+    "ALREADY_REDEEMED",
+    "THROTTLED",
+    "INVALID_CODE",
+]
+
+
+class Response(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RedeemResult(Response):
+    outcome: Outcome
+    promo_redemption_id: int | None
+    promo_code_id: int | None
+    kind: Literal["PREMIUM_GRANT", "PERCENT_DISCOUNT"] | None
+    grant_days: int | None
+    discount_percent: int | None
+    reserved_until: datetime | None
+    premium_until: datetime | None
+    blocked_until: datetime | None
+    replayed: bool
+
+
+class CampaignSummary(Response):
+    promo_code_id: int
+    campaign: str
+    kind: Literal["PREMIUM_GRANT", "PERCENT_DISCOUNT"]
+    grant_days: int | None
+    discount_percent: int | None
+    max_uses: int | None
+    per_user_limit: int
+    starts_at: datetime
+    ends_at: datetime | None
+    prefix: str | None
+    status: Literal["ACTIVE", "PAUSED", "EXPIRED", "DEPLETED"]
+    paused_reason: str | None
+    created_at: datetime
+    created_by: str
+
+
+class Campaign(CampaignSummary):
+    effective_status: Literal["ACTIVE", "PAUSED", "EXPIRED", "DEPLETED"]
+    used_total: int
+    applied: int
+    live_reservations: int
+    consumed: int
+    revoked: int
+    capacity_left: int | None
+    failed_attempts_24h: int
+
+
+class CampaignPage(Response):
+    items: list[CampaignSummary]
+    next_cursor: str | None
+
+
+class Throttle(Response):
+    user_id: int
+    is_blocked: bool
+    blocked_until: datetime | None
+    failures_in_window: int
+    max_failures: int
+    window_length: float
+    counting_since: datetime | None
+
+
+class ThrottleReset(Throttle):
+    changed: bool
+
+
+class RollbackResult(Response):
+    outcome: Literal["REVOKED", "ALREADY_REVOKED", "NO_PROMO"]
+    purchase_id: int
+    promo_redemption_id: int | None
+    replayed: bool
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+
+
+MODELS: list[type[BaseModel]] = [
+    bodies.RedeemBody,
+    bodies.CreateCampaignBody,
+    bodies.StatusBody,
+    bodies.RollbackBody,
+    RedeemResult,
+    CampaignSummary,
+    Campaign,
+    CampaignPage,
+    Throttle,
+    ThrottleReset,
+    RollbackResult,
+    Problem,
+]
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _json(model: type[BaseModel], media: str = "application/json") -> dict[str, Any]:
+    return {"content": {media: {"schema": _ref(model)}}}
+
+
+def _problems(*statuses: int) -> dict[str, Any]:
+    return {
+        str(s): {
+            "description": "A problem (RFC 9457)",
+            **_json(Problem, "application/problem+json"),
+        }
+        for s in statuses
+    }
+
+
+def _op(
+    summary: str,
+    scope: str | None,
+    ok: tuple[int, type[BaseModel]],
+    body: type[BaseModel] | None,
+    problems: tuple[int, ...],
+    params: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "responses": {
+            str(ok[0]): {"description": "OK", **_json(ok[1])},
+            **_problems(*problems, *((401, 403) if scope else ())),
+        },
+    }
+    if scope:
+        op["security"] = [{"bearer": [scope]}]
+    if body is not None:
+        op["requestBody"] = {"required": True, **_json(body)}
+    if params:
+        op["parameters"] = params
+    return op
+
+
+def _path(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
+
+
+IDEMPOTENCY_HEADER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{8,128}$"},
+}
+
+
+def build() -> dict[str, Any]:
+    schemas: dict[str, Any] = {}
+    for model in MODELS:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    redeem = _op(
+        "Redeem a promo code",
+        "promo:redeem",
+        (200, RedeemResult),
+        bodies.RedeemBody,
+        (400, 409, 413, 415, 422, 429, 503),
+        [IDEMPOTENCY_HEADER],
+    )
+    redeem["responses"]["429"] = {"description": "THROTTLED (Retry-After)", **_json(RedeemResult)}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Starpass internal API", "version": "1"},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "paths": {
+            "/internal/promo/redeem": {"post": redeem},
+            "/internal/promo/campaigns": {
+                "post": _op(
+                    "Create a campaign",
+                    "promo:admin",
+                    (201, Campaign),
+                    bodies.CreateCampaignBody,
+                    (400, 409, 413, 415, 422, 503),
+                ),
+                "get": _op(
+                    "List campaigns",
+                    "promo:admin",
+                    (200, CampaignPage),
+                    None,
+                    (422, 503),
+                    [
+                        {
+                            "name": "status",
+                            "in": "query",
+                            "required": False,
+                            "style": "form",
+                            "explode": True,
+                            "schema": {
+                                "type": "array",
+                                "items": {"enum": ["ACTIVE", "PAUSED", "EXPIRED", "DEPLETED"]},
+                            },
+                        },
+                        {
+                            "name": "kind",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"enum": ["PREMIUM_GRANT", "PERCENT_DISCOUNT"]},
+                        },
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 100},
+                        },
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+                        },
+                        {
+                            "name": "cursor",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string"},
+                        },
+                    ],
+                ),
+            },
+            "/internal/promo/campaigns/{promo_code_id}": {
+                "get": _op(
+                    "A campaign with live figures",
+                    "promo:admin",
+                    (200, Campaign),
+                    None,
+                    (404, 422, 503),
+                    [_path("promo_code_id")],
+                ),
+            },
+            "/internal/promo/campaigns/{promo_code_id}/status": {
+                "post": _op(
+                    "Pause or resume",
+                    "promo:admin",
+                    (200, Campaign),
+                    bodies.StatusBody,
+                    (400, 404, 409, 413, 415, 422, 503),
+                    [_path("promo_code_id")],
+                ),
+            },
+            "/internal/promo/refund-rollback": {
+                "post": _op(
+                    "Roll back a refunded purchase's promo",
+                    "promo:admin",
+                    (200, RollbackResult),
+                    bodies.RollbackBody,
+                    (400, 404, 409, 413, 415, 422, 503),
+                    [IDEMPOTENCY_HEADER],
+                ),
+            },
+            "/internal/promo/users/{user_id}/throttle": {
+                "get": _op(
+                    "A user's throttle",
+                    "promo:admin",
+                    (200, Throttle),
+                    None,
+                    (422, 503),
+                    [_path("user_id")],
+                ),
+                "delete": _op(
+                    "Unblock a user (support)",
+                    "promo:admin",
+                    (200, ThrottleReset),
+                    None,
+                    (422, 503),
+                    [
+                        _path("user_id"),
+                        {
+                            "name": "reason",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 1000},
+                        },
+                    ],
+                ),
+            },
+        },
+    }
+
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/internal/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(build())
