@@ -29,6 +29,9 @@ def problem_from_db_error(exc: psycopg.Error) -> web.Response:
             detail = f"{detail}: {exc.diag.message_detail}"
         headers = {"Retry-After": "1"} if status == 503 else None
         return problem(status, code, detail, headers=headers)
+    if isinstance(exc, psycopg.DataError) or state.startswith("22"):
+        # A value PostgreSQL cannot hold (a NUL byte, an out-of-range number): the caller's input.
+        return problem(422, "invalid_argument", "A value in the request cannot be stored as given.")
     if isinstance(exc, psycopg.OperationalError):  # connection lost, pool timeout
         return problem(
             503,

@@ -18,6 +18,7 @@ from app.api.problems import problem
 from app.db import api as db
 
 routes = web.RouteTableDef()
+BIGINT_MAX = 2**63 - 1
 
 
 def _json(value: object) -> object:
@@ -35,12 +36,16 @@ def render(data: Any, status: int = 200, headers: dict[str, str] | None = None) 
 
 
 def _int(request: web.Request, name: str) -> int:
+    """A positive bigint from the path; anything else is a 422, never a database error."""
     try:
-        return int(request.match_info[name])
+        value = int(request.match_info[name])
     except ValueError:
+        value = 0
+    if not 1 <= value <= BIGINT_MAX:
         raise bodies.InvalidBody(
-            problem(422, "invalid_path", f"{name} must be an integer")
-        ) from None
+            problem(422, "invalid_path", f"{name} must be an integer from 1 to {BIGINT_MAX}")
+        )
+    return value
 
 
 @routes.post("/internal/promo/redeem")
