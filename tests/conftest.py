@@ -3,12 +3,20 @@ connections as starpass_app and as admin, and the invariant check after every te
 
 from __future__ import annotations
 
+import asyncio
+import json
+import socket
+import threading
 from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
+from aiohttp import web
 from psycopg.rows import dict_row
+from pydantic import SecretStr
 
+from app.api.app import create_app
+from app.config import Settings
 from tests.harness import ScratchDatabase, create_database, drop_database, scratch_server
 
 Conn = psycopg.Connection[dict[str, object]]
@@ -44,6 +52,53 @@ def new_database(pg_server: str) -> Iterator[Callable[[], ScratchDatabase]]:
 
 # The pepper the tests hash codes with, set per connection as the app's pool does.
 PEPPER = "pytest-pepper-0123456789abcdef-0123456789"
+
+
+LIVE_TOKEN = "t" * 40
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def live_server(database: ScratchDatabase) -> Iterator[str]:
+    """The service on a real port (a thread of its own), for clients that are not aiohttp's."""
+    settings = Settings(
+        database_url=database.app_url,
+        promo_secret_pepper=SecretStr(PEPPER),
+        internal_api_tokens_json=json.dumps(
+            [
+                {
+                    "name": "schemathesis",
+                    "token": LIVE_TOKEN,
+                    "scopes": ["promo:admin", "promo:redeem"],
+                }
+            ]
+        ),
+        _env_file=None,
+    )
+    port = _free_port()
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(create_app(settings))
+    started = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert started.wait(30)
+    yield f"http://127.0.0.1:{port}"
+    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
 
 
 def connect(url: str) -> Conn:
