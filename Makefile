@@ -45,3 +45,4 @@ bench: setup
 	@$(PYTHON) -m bench.foundation
 	@$(PYTHON) -m bench.promo
 	@$(PYTHON) -m bench.jobs
+	@$(PYTHON) -m bench.http
