@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from app.api.app import create_app
 from app.api.openapi import Campaign, CampaignPage, Problem, RedeemResult, Throttle, build
 from app.config import PROJECT_ROOT, Settings
-from tests.conftest import PEPPER
+from tests.conftest import PEPPER, Conn
 from tests.harness import ScratchDatabase
 
 ADMIN = "a" * 40
@@ -299,3 +299,64 @@ async def test_the_spec_is_served_written_and_matches_responses(client: Client) 
     Throttle.model_validate(await throttle.json())
     problem = await client.get("/internal/promo/campaigns/999999999", headers=auth(ADMIN))
     Problem.model_validate(await problem.json())
+
+
+STATUSES = ("ACTIVE", "PAUSED", "EXPIRED", "DEPLETED")
+EXPECTED = {  # (from, to) -> HTTP status; only ACTIVE <-> PAUSED is an operator's transition
+    **{(f, t): 422 for f in STATUSES for t in ("EXPIRED", "DEPLETED")},
+    ("ACTIVE", "ACTIVE"): 200,
+    ("ACTIVE", "PAUSED"): 200,
+    ("PAUSED", "ACTIVE"): 200,
+    ("PAUSED", "PAUSED"): 200,
+    ("EXPIRED", "ACTIVE"): 409,
+    ("EXPIRED", "PAUSED"): 409,
+    ("DEPLETED", "ACTIVE"): 409,
+    ("DEPLETED", "PAUSED"): 409,
+}
+SET_STATUS = {
+    "ACTIVE": "status = 'ACTIVE'",
+    "PAUSED": "status = 'PAUSED', paused_at = now(), paused_reason = 'x'",
+    "EXPIRED": "status = 'EXPIRED', expired_at = now()",
+    "DEPLETED": "status = 'DEPLETED', depleted_at = now(), max_uses = 1",
+}
+
+
+def _set_status(admin: Conn, cid: object, status: str) -> None:
+    admin.execute(
+        f"UPDATE promo.promo_codes SET {SET_STATUS[status]} WHERE promo_code_id = %s", (cid,)
+    )
+
+
+def _status_audits(admin: Conn, cid: object) -> int:
+    row = admin.execute(
+        "SELECT count(*) AS n FROM ops.audit_log WHERE target_id = %s"
+        " AND action IN ('promo.campaign_paused', 'promo.campaign_resumed')",
+        (str(cid),),
+    ).fetchone()
+    assert row is not None
+    return int(str(row["n"]))
+
+
+async def test_the_16_status_transitions(client: Client, admin_conn: Conn) -> None:
+    for (source, target), want in EXPECTED.items():
+        _, campaign = await _campaign(client, max_uses=1)
+        cid = campaign["promo_code_id"]
+        _set_status(admin_conn, cid, source)
+        before = _status_audits(admin_conn, cid)
+        response = await client.post(
+            f"/internal/promo/campaigns/{cid}/status",
+            json={"status": target, "reason": "matrix"},
+            headers=auth(ADMIN),
+        )
+        assert response.status == want, (source, target, await response.text())
+        changed = want == 200 and source != target
+        assert _status_audits(admin_conn, cid) == before + changed, (source, target)
+    # Resuming a paused campaign past its end is refused too.
+    _, campaign = await _campaign(client, ends_at="2999-01-01T00:00:00+00:00")
+    cid = campaign["promo_code_id"]
+    _set_status(admin_conn, cid, "PAUSED")
+    admin_conn.execute("UPDATE ops.clock SET frozen_at = '3000-01-01'")
+    late = await client.post(
+        f"/internal/promo/campaigns/{cid}/status", json={"status": "ACTIVE"}, headers=auth(ADMIN)
+    )
+    assert late.status == 409 and "past its end" in (await late.json())["detail"]
