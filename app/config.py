@@ -87,7 +87,12 @@ class Settings(BaseSettings):
             raise ValueError(f"INTERNAL_API_TOKENS_JSON is not valid JSON: {exc.msg}") from None
         if not isinstance(data, list):
             raise ValueError("INTERNAL_API_TOKENS_JSON must be a JSON array of tokens")
-        return [ApiToken.model_validate(item) for item in data]
+        tokens = [ApiToken.model_validate(item) for item in data]
+        names = [t.name for t in tokens]
+        secrets_ = [t.token.get_secret_value() for t in tokens]
+        if len(set(names)) != len(names) or len(set(secrets_)) != len(secrets_):
+            raise ValueError("INTERNAL_API_TOKENS_JSON repeats a token name or a token")
+        return tokens
 
     @property
     def api_tokens(self) -> list[ApiToken]:

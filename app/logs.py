@@ -15,6 +15,21 @@ _SHARED_PROCESSORS: list[structlog.types.Processor] = [
 ]
 
 
+class _NoRawRequests(logging.Filter):
+    """aiohttp logs an unparsable request with the offending header line, which can hold a
+    bearer token: keep the error class, drop the text and the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            if type(error).__module__.startswith("aiohttp.http_exceptions"):
+                record.msg = f"bad HTTP request: {type(error).__name__}"
+                record.args = ()
+                record.exc_info = None
+                record.exc_text = None
+        return True
+
+
 def configure_logging(level: str = "INFO") -> None:
     structlog.configure(
         processors=[
@@ -41,6 +56,9 @@ def configure_logging(level: str = "INFO") -> None:
     # Replace only our own handler, so calling this twice (or under pytest) adds no duplicate.
     root.handlers[:] = [h for h in root.handlers if h.get_name() != "starpass-json"] + [handler]
     root.setLevel(level.upper())
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, _NoRawRequests) for f in server_log.filters):
+        server_log.addFilter(_NoRawRequests())
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

@@ -270,7 +270,7 @@ async def test_metrics(client: Client) -> None:
     response = await client.get("/metrics")
     assert response.status == 200
     text = await response.text()
-    assert 'starpass_redemptions_total{outcome="APPLIED"}' in text
+    assert 'starpass_redemptions_total{outcome="APPLIED",replayed="false"}' in text
     assert 'route="/internal/promo/campaigns/{promo_code_id}"' in text, "route patterns, not ids"
     assert "12345678" not in text
     assert 'starpass_db_pool_connections{state="size"}' in text

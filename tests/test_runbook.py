@@ -7,6 +7,7 @@ import os
 import re
 import secrets
 import subprocess
+from pathlib import Path
 
 from app.config import PROJECT_ROOT
 from app.db.cluster import libpq_environment
@@ -58,7 +59,7 @@ def _scenario(database: ScratchDatabase, admin: Conn) -> dict[str, str]:
 
 
 def test_every_runbook_snippet_runs_as_written(
-    database: ScratchDatabase, admin_conn: Conn, live_server: str
+    database: ScratchDatabase, admin_conn: Conn, live_server: str, tmp_path: Path
 ) -> None:
     values = _scenario(database, admin_conn)
     blocks = BLOCK.findall(RUNBOOK.read_text())
@@ -82,6 +83,7 @@ def test_every_runbook_snippet_runs_as_written(
             env=pg_env,
             check=False,
             timeout=60,
+            cwd=tmp_path,
         )
         assert result.returncode == 0, f"{body}\n{result.stderr}"
 
@@ -104,6 +106,7 @@ def test_every_runbook_snippet_runs_as_written(
         )
         assert result.returncode == 0, f"{body}\n{result.stdout}\n{result.stderr}"
 
+    assert (tmp_path / "incident-audit.csv").read_text().startswith("occurred_at,actor,action")
     revoked = admin_conn.execute(
         "SELECT r.status FROM billing.purchases p"
         " JOIN promo.promo_redemptions r USING (promo_redemption_id)"

@@ -19,7 +19,7 @@ from app.api.keys import POOL, REQUEST_ID, SETTINGS
 from app.api.problems import Handler, problem_middleware
 from app.config import Settings
 from app.db.pool import create_pool
-from app.logs import get_logger
+from app.logs import configure_logging, get_logger
 
 MAX_BODY_BYTES = 16 * 1024
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -64,6 +64,9 @@ class AccessLogger(AbstractAccessLogger):
 
 
 def create_app(settings: Settings, pool: AsyncConnectionPool | None = None) -> web.Application:
+    # JSON logs with plain tracebacks (never frame locals, which can hold codes or tokens),
+    # whoever builds the app.
+    configure_logging(settings.starpass_log_level)
     app = web.Application(
         middlewares=[
             request_id_middleware,

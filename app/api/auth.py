@@ -16,8 +16,9 @@ View = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def requires(scope: str) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         async def guarded(request: web.Request) -> web.StreamResponse:
-            header = request.headers.get("Authorization", "")
-            presented = header[7:] if header.startswith("Bearer ") else ""
+            scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not (presented.isascii() and presented.isprintable()):
+                presented = ""
             name, scopes = None, frozenset[str]()
             # Compare with every token, always: timing reveals neither a match nor which.
             for token in request.app[SETTINGS].api_tokens:

@@ -4,15 +4,17 @@ database is called."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import re
 from typing import Annotated, Literal, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from app.api.problems import problem
 
 M = TypeVar("M", bound=BaseModel)
+BIGINT_MAX = 2**63 - 1
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 UserId = Annotated[int, Field(ge=1, le=9007199254740991)]
 Key = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{8,128}$")]
 
@@ -35,8 +37,8 @@ class CreateCampaignBody(Body):
     discount_percent: Annotated[int, Field(ge=1, le=99)] | None = None
     max_uses: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
     per_user_limit: Annotated[int, Field(ge=1, le=1000)] = 1
-    starts_at: datetime | None = Field(default=None, strict=False)
-    ends_at: datetime | None = Field(default=None, strict=False)
+    starts_at: AwareDatetime | None = Field(default=None, strict=False)
+    ends_at: AwareDatetime | None = Field(default=None, strict=False)
     prefix: Annotated[str, Field(min_length=2, max_length=16)] | None = None
 
 
@@ -46,7 +48,7 @@ class StatusBody(Body):
 
 
 class RollbackBody(Body):
-    purchase_id: Annotated[int, Field(ge=1)]
+    purchase_id: Annotated[int, Field(ge=1, le=BIGINT_MAX)]
     idempotency_key: Key | None = None
     reason: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
 
@@ -61,7 +63,7 @@ async def parse(request: web.Request, model: type[M]) -> M:
         raise InvalidBody(problem(415, "unsupported_media_type", "Send application/json."))
     try:
         data = json.loads(await request.read())
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # bad JSON, bad UTF-8, absurd numbers or nesting
         raise InvalidBody(problem(400, "malformed_json", "The body is not valid JSON.")) from None
     try:
         return model.model_validate(data)
@@ -77,6 +79,10 @@ async def parse(request: web.Request, model: type[M]) -> M:
 def idempotency_key(request: web.Request, in_body: str | None) -> str | None:
     """The key from the body or the Idempotency-Key header; both and different: 422."""
     header = request.headers.get("Idempotency-Key")
+    if header is not None and not KEY_PATTERN.match(header):
+        raise InvalidBody(
+            problem(422, "invalid_header", "Idempotency-Key is 8 to 128 of A-Z a-z 0-9 . _ : -")
+        )
     if header is not None and in_body is not None and header != in_body:
         raise InvalidBody(
             problem(422, "idempotency_key_mismatch", "Idempotency-Key header and body differ.")

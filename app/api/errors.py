@@ -6,6 +6,9 @@ import psycopg
 from aiohttp import web
 
 from app.api.problems import problem
+from app.logs import get_logger
+
+log = get_logger(__name__)
 
 # SQLSTATE -> (HTTP status, stable problem code)
 SQLSTATE_STATUS: dict[str, tuple[int, str]] = {
@@ -24,6 +27,8 @@ def problem_from_db_error(exc: psycopg.Error) -> web.Response:
     state = exc.sqlstate or ""
     if state in SQLSTATE_STATUS:
         status, code = SQLSTATE_STATUS[state]
+        if status >= 500:
+            log.error("database_refused", sqlstate=state, message=exc.diag.message_primary)
         detail = exc.diag.message_primary or "database refused the request"
         if exc.diag.message_detail and status < 500:
             detail = f"{detail}: {exc.diag.message_detail}"

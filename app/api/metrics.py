@@ -29,8 +29,8 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.redemptions = Counter(
             "starpass_redemptions_total",
-            "Promo redemptions by outcome",
-            ["outcome"],
+            "Promo redemptions by outcome (replays apart)",
+            ["outcome", "replayed"],
             registry=self.registry,
         )
         self.latency = Histogram(
@@ -44,6 +44,11 @@ class Metrics:
             "starpass_db_pool_connections",
             "Pool connections by state",
             ["state"],
+            registry=self.registry,
+        )
+        self.scrape_ok = Gauge(
+            "starpass_ops_scrape_success",
+            "1 when the database figures below are current",
             registry=self.registry,
         )
         self.ops = Gauge(
@@ -87,6 +92,7 @@ async def metrics(request: web.Request) -> web.Response:
     m.pool.labels("size").set(stats.get("pool_size", 0))
     m.pool.labels("available").set(stats.get("pool_available", 0))
     m.pool.labels("waiting").set(stats.get("requests_waiting", 0))
+    m.ops.clear()  # an outage must not freeze the last figures
     try:
         async with (
             request.app[POOL].connection(timeout=2) as conn,
@@ -95,8 +101,10 @@ async def metrics(request: web.Request) -> web.Response:
             await cur.execute("SELECT * FROM api.get_ops_metrics()")
             for row in await cur.fetchall():
                 m.ops.labels(row["metric"], row["label"]).set(row["value"])
+        m.scrape_ok.set(1)
     except psycopg.Error:
         # A scrape still answers with what the process knows; /readyz reports the database.
+        m.scrape_ok.set(0)
         log.warning("metrics_database_figures_unavailable")
     return web.Response(
         body=generate_latest(m.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}

@@ -61,7 +61,7 @@ async def redeem(request: web.Request) -> web.Response:
         request.app[POOL], user_id=body.user_id, code=body.code, idempotency_key=key
     )
     assert row is not None
-    request.app[METRICS].redemptions.labels(row["outcome"]).inc()
+    request.app[METRICS].redemptions.labels(row["outcome"], str(row["replayed"]).lower()).inc()
     if row["outcome"] == "THROTTLED":
         wait = max(1, int((row["blocked_until"] - datetime.now(UTC)).total_seconds()) + 1)
         return render(row, status=429, headers={"Retry-After": str(wait)})
@@ -96,11 +96,15 @@ def _cursor(raw: str | None) -> int | None:
         raise bodies.InvalidBody(
             problem(422, "invalid_cursor", "The cursor is not one this API gave out.")
         ) from None
-    if not isinstance(value, int):
+    if type(value) is not int or not 1 <= value <= BIGINT_MAX:
         raise bodies.InvalidBody(
             problem(422, "invalid_cursor", "The cursor is not one this API gave out.")
         )
     return value
+
+
+STATUSES = {"ACTIVE", "PAUSED", "EXPIRED", "DEPLETED"}
+KINDS = {"PREMIUM_GRANT", "PERCENT_DISCOUNT"}
 
 
 @routes.get("/internal/promo/campaigns")
@@ -110,15 +114,25 @@ async def list_campaigns(request: web.Request) -> web.Response:
     unknown = set(query) - {"status", "kind", "q", "limit", "cursor"}
     if unknown:
         return problem(422, "invalid_query", f"unknown parameters: {', '.join(sorted(unknown))}")
-    try:
-        limit = int(query.get("limit", "50"))
-    except ValueError:
-        return problem(422, "invalid_query", "limit must be an integer")
+    statuses = query.getall("status", [])
+    kind, q, raw_limit = query.get("kind"), query.get("q"), query.get("limit", "50")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 200:
+        return problem(422, "invalid_query", "limit is an integer from 1 to 200")
+    if not set(statuses) <= STATUSES or (kind is not None and kind not in KINDS):
+        return problem(
+            422,
+            "invalid_query",
+            "status is any of ACTIVE, PAUSED, EXPIRED, DEPLETED;"
+            " kind is PREMIUM_GRANT or PERCENT_DISCOUNT",
+        )
+    if q is not None and not 1 <= len(q) <= 100:
+        return problem(422, "invalid_query", "q is 1 to 100 characters")
+    limit = int(raw_limit)
     rows = await db.list_promo_campaigns(
         request.app[POOL],
-        status=query.getall("status", None),
-        kind=query.get("kind"),
-        q=query.get("q"),
+        status=statuses or None,
+        kind=kind,
+        q=q,
         limit=limit,
         before_id=_cursor(query.get("cursor")),
     )
@@ -160,7 +174,11 @@ async def refund_rollback(request: web.Request) -> web.Response:
             422, "invalid_body", "idempotency_key (or the Idempotency-Key header) is required."
         )
     row = await db.rollback_refunded_promo(
-        request.app[POOL], purchase_id=body.purchase_id, actor=request[ACTOR], idempotency_key=key
+        request.app[POOL],
+        purchase_id=body.purchase_id,
+        actor=request[ACTOR],
+        idempotency_key=key,
+        reason=body.reason,
     )
     return render(row)
 
@@ -174,9 +192,9 @@ async def get_throttle(request: web.Request) -> web.Response:
 @routes.delete("/internal/promo/users/{user_id}/throttle")
 @requires("promo:admin")
 async def reset_throttle(request: web.Request) -> web.Response:
-    reason = request.query.get("reason")
-    if not reason:
-        return problem(422, "invalid_query", "say why: ?reason=...")
+    reason = request.query.get("reason", "")
+    if not 1 <= len(reason.strip()) <= 1000:
+        return problem(422, "invalid_query", "say why: ?reason=... (1 to 1000 characters)")
     row = await db.reset_promo_throttle(
         request.app[POOL], user_id=_int(request, "user_id"), actor=request[ACTOR], reason=reason
     )

@@ -69,7 +69,7 @@ async def rollback_refunded_promo(pool: AsyncConnectionPool, **args: object) -> 
     return await _one(
         pool,
         "SELECT * FROM api.rollback_refunded_promo(%(purchase_id)s, %(actor)s,"
-        " %(idempotency_key)s)",
+        " %(idempotency_key)s, %(reason)s)",
         args,
     )
 

@@ -20,6 +20,8 @@ def create_pool(settings: Settings, conninfo: str | None = None) -> AsyncConnect
         max_size=settings.starpass_db_pool_max,
         kwargs=kwargs,
         check=AsyncConnectionPool.check_connection,
+        # While the database is down, calls fail fast (503) instead of queueing for 30 s.
+        timeout=3.0,
         open=False,
         name="starpass",
     )

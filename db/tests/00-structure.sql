@@ -8,6 +8,7 @@ FROM unnest(ARRAY['api', 'core', 'billing', 'promo', 'referral', 'ops']) AS s;
 SELECT functions_are('api', ARRAY[
     'ack_alert',
     'adjust_premium_days',
+    'block_promo_user',
     'cancel_abandoned_purchases',
     'check_invariants',
     'check_job_health',

@@ -1,7 +1,8 @@
 CREATE OR REPLACE FUNCTION api.rollback_refunded_promo(
     p_purchase_id      bigint,
     p_actor            text,
-    p_idempotency_key  text
+    p_idempotency_key  text,
+    p_reason           text DEFAULT NULL
 )
 RETURNS TABLE (
     outcome              text,
@@ -19,6 +20,8 @@ BEGIN
     PERFORM ops.require_read_committed('rollback_refunded_promo');
     PERFORM ops.check_argument(p_idempotency_key ~ '^[A-Za-z0-9._:-]{8,128}$', 'p_idempotency_key',
         'an idempotency key is 8 to 128 characters of A-Z a-z 0-9 . _ : -', NULL);
+    PERFORM ops.check_argument(p_reason IS NULL OR char_length(p_reason) BETWEEN 1 AND 1000, 'p_reason',
+        'a reason is 1 to 1000 characters', NULL);
     PERFORM ops.check_argument(char_length(p_actor) BETWEEN 1 AND 128, 'p_actor',
         'the actor is 1 to 128 characters', NULL);
     PERFORM pg_catalog.pg_advisory_xact_lock(1919251320, pg_catalog.hashtext(p_idempotency_key));
@@ -33,7 +36,7 @@ BEGIN
         RETURN;
     END IF;
     SELECT * INTO v_result FROM promo.revoke_refunded_redemption(p_purchase_id, p_actor);
-    PERFORM ops.write_audit(p_actor, 'promo.rollback_requested', 'purchase', p_purchase_id::text, NULL,
+    PERFORM ops.write_audit(p_actor, 'promo.rollback_requested', 'purchase', p_purchase_id::text, p_reason,
         jsonb_build_object('outcome', v_result.outcome, 'promo_redemption_id', v_result.promo_redemption_id,
                            'idempotency_key', p_idempotency_key));
     INSERT INTO promo.rollback_requests (idempotency_key, purchase_id, actor, result, created_at)
@@ -43,5 +46,5 @@ BEGIN
     RETURN QUERY SELECT v_result.outcome, p_purchase_id, v_result.promo_redemption_id, false;
 END
 $$;
-COMMENT ON FUNCTION api.rollback_refunded_promo(bigint, text, text) IS
+COMMENT ON FUNCTION api.rollback_refunded_promo(bigint, text, text, text) IS
     'Revokes the promo redemption of a refunded purchase (REVOKED, ALREADY_REVOKED, NO_PROMO), idempotently by key; SP404/SP409 when the purchase is missing or not refunded. used_total is never decremented.';

@@ -1,7 +1,7 @@
 -- The redemption throttle: counted failures in a sliding window block a user; blocked attempts
 -- are THROTTLED and not counted; api.get_promo_throttle / api.reset_promo_throttle; settings.
 BEGIN;
-SELECT plan(49);
+SELECT plan(53);
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-05-01 00:00:00+00';
@@ -235,5 +235,14 @@ SELECT results_eq(
 
 SELECT is_empty('SELECT * FROM api.check_invariants()', 'every invariant holds after the scenario');
 
+-- An operator block, lifted by a reset.
+SELECT results_eq($$ SELECT user_id, blocked_until FROM api.block_promo_user(4199, ops.now() + interval '2 days', 'ops-oncall', 'abuse report') $$,
+                  $$ VALUES (4199::bigint, ops.now() + interval '2 days') $$, 'an operator blocks a user');
+SELECT is((api.redeem_promo_code(4199, 'ANYCODE99', 'key-4199-blocked')).outcome, 'THROTTLED',
+          'a blocked user is THROTTLED');
+SELECT throws_ok($$ SELECT * FROM api.block_promo_user(4199, ops.now() - interval '1 minute', 'ops', 'x') $$,
+                 'SP422', 'invalid argument p_until', 'a block must end in the future');
+SELECT is((SELECT count(*) FROM ops.audit_log WHERE action = 'promo.user_blocked' AND target_id = '4199'), 1::bigint,
+          'the block is audited');
 SELECT * FROM finish();
 ROLLBACK;
