@@ -76,8 +76,9 @@ async def parse(request: web.Request, model: type[M]) -> M:
         ) from None
 
 
-def idempotency_key(request: web.Request, in_body: str | None) -> str | None:
-    """The key from the body or the Idempotency-Key header; both and different: 422."""
+def idempotency_key(request: web.Request, in_body: str | None) -> str:
+    """The key from the body or the Idempotency-Key header: one is required; both and
+    different is a 422."""
     header = request.headers.get("Idempotency-Key")
     if header is not None and not KEY_PATTERN.match(header):
         raise InvalidBody(
@@ -87,4 +88,11 @@ def idempotency_key(request: web.Request, in_body: str | None) -> str | None:
         raise InvalidBody(
             problem(422, "idempotency_key_mismatch", "Idempotency-Key header and body differ.")
         )
-    return in_body or header
+    key = in_body or header
+    if key is None:
+        raise InvalidBody(
+            problem(
+                422, "invalid_body", "idempotency_key (or the Idempotency-Key header) is required."
+            )
+        )
+    return key

@@ -53,10 +53,6 @@ def _int(request: web.Request, name: str) -> int:
 async def redeem(request: web.Request) -> web.Response:
     body = await bodies.parse(request, bodies.RedeemBody)
     key = bodies.idempotency_key(request, body.idempotency_key)
-    if key is None:
-        return problem(
-            422, "invalid_body", "idempotency_key (or the Idempotency-Key header) is required."
-        )
     row = await db.redeem_promo_code(
         request.app[POOL], user_id=body.user_id, code=body.code, idempotency_key=key
     )
@@ -169,10 +165,6 @@ async def set_status(request: web.Request) -> web.Response:
 async def refund_rollback(request: web.Request) -> web.Response:
     body = await bodies.parse(request, bodies.RollbackBody)
     key = bodies.idempotency_key(request, body.idempotency_key)
-    if key is None:
-        return problem(
-            422, "invalid_body", "idempotency_key (or the Idempotency-Key header) is required."
-        )
     row = await db.rollback_refunded_promo(
         request.app[POOL],
         purchase_id=body.purchase_id,
