@@ -17,8 +17,7 @@ BEGIN
     PERFORM core.check_user_id(p_user_id);
     PERFORM ops.check_argument(p_until > v_now AND p_until <= v_now + interval '365 days', 'p_until',
         'a block ends in the future, within a year', NULL);
-    PERFORM ops.check_argument(char_length(p_actor) BETWEEN 1 AND 128, 'p_actor',
-        'the actor is 1 to 128 characters', NULL);
+    PERFORM ops.check_actor(p_actor);
     PERFORM ops.check_argument(char_length(btrim(p_reason)) BETWEEN 1 AND 1000, 'p_reason',
         'a block needs a reason of 1 to 1000 characters', NULL);
     -- The same lock and row as the throttle: redemptions answer THROTTLED until p_until.

@@ -17,8 +17,7 @@ DECLARE
     v_purchase  billing.purchases;
     v_until     timestamptz;
 BEGIN
-    PERFORM ops.check_argument(char_length(p_actor) BETWEEN 1 AND 128, 'p_actor',
-        'the actor is 1 to 128 characters', 'Name the operator or service responsible.');
+    PERFORM ops.check_actor(p_actor);
     PERFORM ops.check_argument(char_length(btrim(p_reason)) BETWEEN 1 AND 1000, 'p_reason',
         'a refund needs a reason of 1 to 1000 characters', NULL);
     SELECT * INTO v_purchase FROM billing.purchases AS p

@@ -21,8 +21,7 @@ DECLARE
     v_before  record;
 BEGIN
     PERFORM core.check_user_id(p_user_id);
-    PERFORM ops.check_argument(char_length(p_actor) BETWEEN 1 AND 128, 'p_actor',
-        'the actor must be 1 to 128 characters', 'Name the support agent responsible.');
+    PERFORM ops.check_actor(p_actor);
     PERFORM ops.check_argument(char_length(btrim(p_reason)) BETWEEN 1 AND 1000, 'p_reason',
         'an unblock needs a reason of 1 to 1000 characters', 'Say why, e.g. the support ticket.');
     PERFORM promo.lock_user(p_user_id);

@@ -22,8 +22,7 @@ BEGIN
         'an idempotency key is 8 to 128 characters of A-Z a-z 0-9 . _ : -', NULL);
     PERFORM ops.check_argument(p_reason IS NULL OR char_length(p_reason) BETWEEN 1 AND 1000, 'p_reason',
         'a reason is 1 to 1000 characters', NULL);
-    PERFORM ops.check_argument(char_length(p_actor) BETWEEN 1 AND 128, 'p_actor',
-        'the actor is 1 to 128 characters', NULL);
+    PERFORM ops.check_actor(p_actor);
     PERFORM pg_catalog.pg_advisory_xact_lock(1919251320, pg_catalog.hashtext(p_idempotency_key));
     SELECT * INTO v_prior FROM promo.rollback_requests AS q WHERE q.idempotency_key = p_idempotency_key;
     IF FOUND THEN

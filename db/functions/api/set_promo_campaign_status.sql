@@ -18,8 +18,7 @@ DECLARE
 BEGIN
     PERFORM ops.check_argument(p_status IN ('ACTIVE', 'PAUSED'), 'p_status',
         format('%L is not a status an operator sets', p_status), 'Set ACTIVE or PAUSED.');
-    PERFORM ops.check_argument(char_length(p_actor) BETWEEN 1 AND 128, 'p_actor',
-        'the actor is 1 to 128 characters', NULL);
+    PERFORM ops.check_actor(p_actor);
     PERFORM ops.check_argument(p_status = 'ACTIVE' OR char_length(btrim(p_reason)) BETWEEN 1 AND 200,
         'p_reason', 'a pause needs a reason of 1 to 200 characters', NULL);
     -- Writes the campaign row only, never its capacity slots: a redemption that read ACTIVE

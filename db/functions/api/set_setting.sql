@@ -16,8 +16,7 @@ AS $$
 DECLARE
     v_setting  ops.settings;
 BEGIN
-    PERFORM ops.check_argument(char_length(p_actor) BETWEEN 1 AND 128, 'p_actor',
-        'the actor must be 1 to 128 characters', 'Name the operator or service responsible.');
+    PERFORM ops.check_actor(p_actor);
     SELECT * INTO v_setting FROM ops.settings AS s WHERE s.key = p_key FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'SP404', MESSAGE = 'setting not found',

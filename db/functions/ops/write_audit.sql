@@ -12,8 +12,7 @@ AS $$
 DECLARE
     v_audit_id bigint;
 BEGIN
-    PERFORM ops.check_argument(char_length(p_actor) BETWEEN 1 AND 128, 'p_actor',
-        'the actor must be 1 to 128 characters', 'Name the operator or service responsible.');
+    PERFORM ops.check_actor(p_actor);
     INSERT INTO ops.audit_log (occurred_at, actor, action, target_type, target_id, reason, details)
     VALUES (ops.now(), p_actor, p_action, p_target_type, p_target_id, p_reason,
             coalesce(p_details, '{}'::jsonb))
