@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from app.config import Settings
-from tests.harness import create_database, throwaway_cluster
+from bench.common import start_durable
 
 SECONDS = float(os.environ.get("STARPASS_BENCH_SECONDS", "5"))
 _ids = itertools.count(10**10)
@@ -64,11 +63,8 @@ async def run(
 
 
 async def main() -> int:
-    cluster = throwaway_cluster(Settings(_env_file=None), durable=True)
+    cluster, db = start_durable("starpass_bench")
     try:
-        cluster.init()
-        cluster.start()
-        db = create_database(cluster.admin_url("postgres"), prefix="starpass_bench")
         users = [next(_ids) for _ in range(64)]
         with psycopg.connect(db.app_url, autocommit=True) as conn:
             for user_id in users:

@@ -15,14 +15,13 @@ from pathlib import Path
 import aiohttp
 import psycopg
 
-from app.config import PROJECT_ROOT, Settings
+from app.config import PROJECT_ROOT
 from app.libpq import libpq_option
-from tests.harness import create_database, throwaway_cluster
+from bench.common import PEPPER, start_durable
 
 CLIENTS = 32
 SECONDS = float(os.environ.get("STARPASS_BENCH_SECONDS", "10"))
 CODES = 120_000
-PEPPER = "bench-pepper-0123456789abcdef-0123456789abcdef"
 TOKEN = "b" * 40
 PORT = 18080
 
@@ -115,12 +114,9 @@ async def run(app_url: str, url: str) -> dict[str, float]:
 
 
 def main() -> int:
-    cluster = throwaway_cluster(Settings(_env_file=None), durable=True)
+    cluster, db = start_durable("starpass_bench_http")
     server: subprocess.Popen[bytes] | None = None
     try:
-        cluster.init()
-        cluster.start()
-        db = create_database(cluster.admin_url("postgres"), prefix="starpass_bench_http")
         prepare(db.admin_url)
         env = {
             **os.environ,

@@ -14,15 +14,13 @@ from pathlib import Path
 
 import psycopg
 
-from app.config import Settings
 from app.db.cluster import libpq_environment
 from app.libpq import libpq_option
-from tests.harness import create_database, throwaway_cluster
+from bench.common import PEPPER, start_durable
 
 STALE = int(os.environ.get("STARPASS_BENCH_STALE", "100000"))
 BATCH = int(os.environ.get("STARPASS_BENCH_EXPIRY_BATCH", "10000"))
 CLIENTS = 16
-PEPPER = "bench-pepper-0123456789abcdef-0123456789abcdef"
 SCRIPT = (
     "\\set uid random(1, 1000000000000)\n\\set k random(1, 1000000000000000)\n"
     "SELECT outcome FROM api.redeem_promo_code(:uid, 'JOBBENCH2026', 'j' || :client_id || '-' || :k);\n"
@@ -67,12 +65,9 @@ def prepare(url: str) -> None:
 
 
 def main() -> int:
-    cluster = throwaway_cluster(Settings(_env_file=None), durable=True)
+    cluster, db = start_durable("starpass_bench_jobs")
     workdir = Path(tempfile.mkdtemp(prefix="starpass-bench-jobs-"))
     try:
-        cluster.init()
-        cluster.start()
-        db = create_database(cluster.admin_url("postgres"), prefix="starpass_bench_jobs")
         prepare(db.admin_url)
         script = workdir / "redeem.sql"
         script.write_text(SCRIPT)

@@ -21,15 +21,13 @@ from pathlib import Path
 
 import psycopg
 
-from app.config import Settings
 from app.db.cluster import libpq_environment
 from app.libpq import libpq_option
-from tests.harness import create_database, throwaway_cluster
+from bench.common import PEPPER, start_durable
 
 CLIENTS = int(os.environ.get("STARPASS_BENCH_CLIENTS", "32"))
 SECONDS = int(os.environ.get("STARPASS_BENCH_SECONDS", "10"))
 DISTINCT_CODES = int(os.environ.get("STARPASS_BENCH_DISTINCT_CODES", "150000"))
-PEPPER = "bench-pepper-0123456789abcdef-0123456789abcdef"
 HOT_CODE = "HOTBENCH2026"
 
 SCRIPTS = {
@@ -150,12 +148,9 @@ def main() -> int:
     if not shutil.which("pgbench"):
         print("bench: pgbench not found (it comes with postgresql-client-15)", file=sys.stderr)
         return 1
-    cluster = throwaway_cluster(Settings(_env_file=None), durable=True)
+    cluster, db = start_durable("starpass_bench")
     workdir = Path(tempfile.mkdtemp(prefix="starpass-bench-"))
     try:
-        cluster.init()
-        cluster.start()
-        db = create_database(cluster.admin_url("postgres"), prefix="starpass_bench")
         prepare(db.admin_url)
         runs = {name: pgbench(db.admin_url, name, workdir) for name in SCRIPTS}
         counts = outcomes(db.admin_url)
