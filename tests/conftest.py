@@ -17,7 +17,14 @@ from pydantic import SecretStr
 
 from app.api.app import create_app
 from app.config import Settings
-from tests.harness import ScratchDatabase, create_database, drop_database, scratch_server
+from app.db.cluster import Cluster
+from tests.harness import (
+    ScratchDatabase,
+    create_database,
+    drop_database,
+    scratch_server,
+    throwaway_cluster,
+)
 
 Conn = psycopg.Connection[dict[str, object]]
 
@@ -52,6 +59,18 @@ def new_database(pg_server: str) -> Iterator[Callable[[], ScratchDatabase]]:
 
 # The pepper the tests hash codes with, set per connection as the app's pool does.
 PEPPER = "pytest-pepper-0123456789abcdef-0123456789"
+
+
+@pytest.fixture
+def own_cluster() -> Iterator[Cluster]:
+    """A cluster of the test's own, which it may stop and start (readiness, outages)."""
+    cluster = throwaway_cluster(Settings(_env_file=None))
+    cluster.init()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
 
 
 LIVE_TOKEN = "t" * 40

@@ -9,7 +9,7 @@ import base64
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -19,7 +19,7 @@ from app.api.app import create_app
 from app.config import Settings
 from app.db.cluster import Cluster
 from tests.conftest import LIVE_TOKEN, PEPPER, Conn
-from tests.harness import ScratchDatabase, throwaway_cluster
+from tests.harness import ScratchDatabase
 from tests.test_http_promo import ADMIN, REDEEM, SUPPORT, TOKENS, Client, _campaign, auth
 
 ENDPOINTS = [  # (method, path, body, scope)
@@ -199,26 +199,15 @@ async def test_the_token_name_is_the_audit_actor(client: Client, admin_conn: Con
     ]
 
 
-@pytest.fixture
-def stoppable() -> Iterator[Cluster]:
-    cluster = throwaway_cluster(Settings(_env_file=None))
-    cluster.init()
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.destroy()
-
-
-async def test_api_calls_answer_503_fast_while_the_database_is_down(stoppable: Cluster) -> None:
+async def test_api_calls_answer_503_fast_while_the_database_is_down(own_cluster: Cluster) -> None:
     settings = Settings(
-        database_url=stoppable.admin_url("postgres"),
+        database_url=own_cluster.admin_url("postgres"),
         promo_secret_pepper=SecretStr(PEPPER),
         internal_api_tokens_json=json.dumps(TOKENS),
         _env_file=None,
     )
     async with TestClient(TestServer(create_app(settings))) as c:
-        await asyncio.to_thread(stoppable.stop)
+        await asyncio.to_thread(own_cluster.stop)
         started = time.monotonic()
         response = await c.get("/internal/promo/users/1/throttle", headers=auth(ADMIN))
         assert response.status == 503 and response.headers["Retry-After"] == "5"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiohttp import web
@@ -17,7 +17,7 @@ from app.config import Settings
 from app.db.cluster import Cluster
 from app.db.pool import create_pool
 from app.logs import configure_logging
-from tests.harness import ScratchDatabase, throwaway_cluster
+from tests.harness import ScratchDatabase
 
 PEPPER = SecretStr("p" * 40)
 Client = TestClient[web.Request, web.Application]
@@ -96,17 +96,6 @@ async def test_access_log_is_structured(
     assert event["event"] == "http_request" and event["status"] == 200
     assert event["path"] == "/healthz" and event["request_id"] == "req-1"
     assert "do-not-log" not in json.dumps(event, default=str)
-
-
-@pytest.fixture
-def own_cluster() -> Iterator[Cluster]:
-    cluster = throwaway_cluster(Settings(_env_file=None))
-    cluster.init()
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.destroy()
 
 
 async def _status_within(client: Client, path: str, want: int, seconds: float) -> int:
