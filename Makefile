@@ -27,13 +27,20 @@ lint: setup
 	$(VENV)/bin/ruff format --check app tests bench
 	$(VENV)/bin/mypy
 
-# One throwaway cluster for both runners; each run exits non-zero when any test fails.
+# One throwaway cluster for both runners; each run exits non-zero when any test fails, and
+# the run fails when it left anything in the working tree (tests write only to temp dirs).
 test: setup lint
-	@$(PYTHON) -m tests.harness -- bash -c '\
+	@before=$$(git status --porcelain --untracked-files=all 2>/dev/null); \
+	$(PYTHON) -m tests.harness -- bash -c '\
 	  pg_prove --ext .sql -r --timer db/tests; pgtap=$$?; \
 	  $(VENV)/bin/pytest; pytest=$$?; \
 	  [ $$pgtap -eq 0 ] || echo "pgTAP FAILED (exit $$pgtap): see its summary above"; \
-	  exit $$(( pgtap || pytest ))'
+	  exit $$(( pgtap || pytest ))'; status=$$?; \
+	after=$$(git status --porcelain --untracked-files=all 2>/dev/null); \
+	if [ "$$before" != "$$after" ]; then \
+	  echo "make test changed the working tree (git status --porcelain):"; \
+	  diff <(echo "$$before") <(echo "$$after") | sed -n "s/^> /  /p"; status=1; \
+	fi; exit $$status
 
 pgtap: setup
 	@$(PYTHON) -m tests.harness -- pg_prove --ext .sql -r --timer db/tests

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     # Superuser or owner URL for migrations. Unset: DATABASE_URL, else the embedded cluster.
     database_admin_url: str | None = None
+    # The admin API's connection, as role starpass_admin. Unset: DATABASE_URL with that user
+    # (password from ~/.pgpass or PGPASSFILE), else the embedded cluster.
+    starpass_admin_database_url: str | None = None
     promo_secret_pepper: SecretStr | None = None
     # During a pepper rotation: the pepper codes created before it were hashed with.
     promo_secret_pepper_previous: SecretStr | None = None
@@ -52,6 +55,7 @@ class Settings(BaseSettings):
 
     starpass_db_pool_min: int = Field(default=1, ge=0)
     starpass_db_pool_max: int = Field(default=10, ge=1)
+    starpass_admin_pool_max: int = Field(default=3, ge=1)
     starpass_log_level: str = "INFO"
 
     @field_validator("promo_secret_pepper", "promo_secret_pepper_previous")

@@ -1,7 +1,7 @@
 """`starpass jobs install|status|run`: the `api` job functions on pg_cron.
 
 pg_cron lives in its own database (`cron.database_name`, `postgres` by default); jobs are
-scheduled by name with `cron.schedule_in_database` into the app database, as the app role. Job
+scheduled by name with `cron.schedule_in_database` into the app database, as the jobs role. Job
 names carry the app database's name, so several app databases can share one cluster. The
 health check reads pg_cron's history back through postgres_fdw as a read-only role.
 """
@@ -57,7 +57,7 @@ JOBS = (
         "SELECT api.cancel_abandoned_purchases(1000)",
     ),
 )
-JOB_USER = "starpass_app"
+JOB_USER = "starpass_jobs"
 READER_ROLE = "starpass_cron_reader"
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -88,15 +88,19 @@ def install(admin_url: str) -> list[str]:
             if not cron.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_cron'").fetchone():
                 return [f"pg_cron is not installed in database {cron_db}: jobs not scheduled"]
             existing = {
-                str(name): (str(schedule), str(command))
-                for name, schedule, command in cron.execute(
-                    "SELECT jobname, schedule, command FROM cron.job WHERE jobname LIKE %s",
+                str(name): (str(schedule), str(command), str(username))
+                for name, schedule, command, username in cron.execute(
+                    "SELECT jobname, schedule, command, username FROM cron.job"
+                    " WHERE jobname LIKE %s",
                     (database + ":%",),
                 )
             }
             wanted = {cron_name(database, job): job for job in JOBS}
             for name, job in wanted.items():
-                if existing.get(name) != (job.schedule, job.command):
+                if existing.get(name) != (job.schedule, job.command, JOB_USER):
+                    if name in existing and existing[name][2] != JOB_USER:
+                        # pg_cron keys jobs by (name, user): another user's would stay beside it.
+                        _unschedule(cron, name)
                     cron.execute(
                         "SELECT cron.schedule_in_database(%s, %s, %s, %s, %s)",
                         (name, job.schedule, job.command, database, JOB_USER),
@@ -232,5 +236,5 @@ def uninstall(admin_url: str) -> list[str]:
 
 
 def _unschedule(cron: Conn, name: str) -> None:
-    # By id: unscheduling by name only finds the caller's own jobs, and ours run as the app role.
+    # By id: unscheduling by name only finds the caller's own jobs, and ours run as the jobs role.
     cron.execute("SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = %s", (name,))

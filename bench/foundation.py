@@ -91,19 +91,25 @@ async def main() -> int:
                 ),
             ),
             await run(
-                db.app_url, "adjust_premium_days, distinct users", 8, lambda i: (grant, (users[i],))
+                db.staff_url,
+                "adjust_premium_days, distinct users",
+                8,
+                lambda i: (grant, (users[i],)),
             ),
             await run(
-                db.app_url,
+                db.staff_url,
                 "adjust_premium_days, distinct users",
                 32,
                 lambda i: (grant, (users[i],)),
             ),
             await run(
-                db.app_url, "adjust_premium_days, one hot user", 32, lambda _: (grant, (hot_user,))
+                db.staff_url,
+                "adjust_premium_days, one hot user",
+                32,
+                lambda _: (grant, (hot_user,)),
             ),
         ]
-        with psycopg.connect(db.app_url) as conn:
+        with psycopg.connect(db.staff_url) as conn:
             broken = conn.execute("SELECT count(*) FROM api.check_invariants()").fetchone()
     finally:
         cluster.destroy()

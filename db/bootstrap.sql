@@ -4,14 +4,18 @@
 
 DO $bootstrap$
 DECLARE
-    v_role text;
+    v_role    text;
+    v_logins  text[] := ARRAY['starpass_app', 'starpass_admin', 'starpass_jobs', 'starpass_alerts'];
+    v_limit   record;
 BEGIN
-    FOREACH v_role IN ARRAY ARRAY['starpass_owner', 'starpass_app'] LOOP
+    -- One login role per surface (docs/architecture.md, "Roles"); the owner never logs in.
+    FOREACH v_role IN ARRAY ARRAY['starpass_owner', 'starpass_app', 'starpass_admin',
+                                  'starpass_jobs', 'starpass_alerts'] LOOP
         IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = v_role) THEN
             BEGIN
                 -- Roles are cluster-wide: a migration of another database may create them first.
                 EXECUTE format('CREATE ROLE %I %s', v_role,
-                               CASE v_role WHEN 'starpass_app' THEN 'LOGIN' ELSE 'NOLOGIN' END);
+                               CASE v_role WHEN 'starpass_owner' THEN 'NOLOGIN' ELSE 'LOGIN' END);
                 RAISE NOTICE 'bootstrap: created role %', v_role;
             EXCEPTION WHEN duplicate_object OR unique_violation THEN
                 NULL;
@@ -26,13 +30,43 @@ BEGIN
     END IF;
 
     IF pg_catalog.has_database_privilege('public', current_database(), 'CONNECT')
-       OR NOT pg_catalog.has_database_privilege('starpass_app', current_database(), 'CONNECT')
+       OR EXISTS (SELECT FROM unnest(v_logins) AS l(r)
+                  WHERE NOT pg_catalog.has_database_privilege(l.r, current_database(), 'CONNECT'))
        OR NOT pg_catalog.has_database_privilege('starpass_owner', current_database(), 'CREATE') THEN
         EXECUTE format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database());
-        EXECUTE format('GRANT CONNECT ON DATABASE %I TO starpass_app', current_database());
+        FOREACH v_role IN ARRAY v_logins LOOP
+            EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), v_role);
+        END LOOP;
         EXECUTE format('GRANT CONNECT, CREATE ON DATABASE %I TO starpass_owner', current_database());
-        RAISE NOTICE 'bootstrap: database privileges set (PUBLIC revoked, app CONNECT, owner CREATE)';
+        RAISE NOTICE 'bootstrap: database privileges set (PUBLIC revoked, login roles CONNECT, owner CREATE)';
     END IF;
+
+    -- Each login role gets its statement and idle-in-transaction limits in this database, once:
+    -- a DBA's own ALTER ROLE ... IN DATABASE ... SET is kept on later runs.
+    FOR v_limit IN
+        SELECT * FROM (VALUES
+            ('starpass_app',    'statement_timeout',                   '10s'),
+            ('starpass_app',    'idle_in_transaction_session_timeout', '10s'),
+            ('starpass_admin',  'statement_timeout',                   '60s'),
+            ('starpass_admin',  'idle_in_transaction_session_timeout', '60s'),
+            ('starpass_jobs',   'statement_timeout',                   '10min'),
+            ('starpass_jobs',   'idle_in_transaction_session_timeout', '60s'),
+            ('starpass_alerts', 'statement_timeout',                   '15s'),
+            ('starpass_alerts', 'idle_in_transaction_session_timeout', '30s')
+        ) AS l(role_name, setting, value)
+    LOOP
+        IF NOT EXISTS (
+            SELECT FROM pg_catalog.pg_db_role_setting AS s
+            JOIN pg_catalog.pg_database AS d ON d.oid = s.setdatabase
+            WHERE d.datname = current_database() AND s.setrole = v_limit.role_name::regrole
+              AND EXISTS (SELECT FROM unnest(s.setconfig) AS c WHERE c LIKE v_limit.setting || '=%')
+        ) THEN
+            EXECUTE format('ALTER ROLE %I IN DATABASE %I SET %I = %L', v_limit.role_name,
+                           current_database(), v_limit.setting, v_limit.value);
+            RAISE NOTICE 'bootstrap: % % = % in this database', v_limit.role_name,
+                v_limit.setting, v_limit.value;
+        END IF;
+    END LOOP;
 
     IF pg_catalog.has_schema_privilege('public', 'public', 'USAGE') THEN
         REVOKE ALL ON SCHEMA public FROM PUBLIC;

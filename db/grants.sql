@@ -1,19 +1,99 @@
 -- Applied by `starpass db migrate` after the function files, in the same transaction, as the
--- owner. The rule in one place: the app may execute every `api` function and nothing else;
--- PUBLIC executes nothing of ours; the app sees no schema but api and no table at all.
+-- owner. Who may execute what, stated once: each login role executes exactly the `api`
+-- functions listed for it below and nothing else; PUBLIC executes nothing of ours; no login role
+-- sees a schema but `api` or any table. A new `api` function must be added here, or the deploy
+-- fails (docs/architecture.md, "Roles", has the same table for readers; db/tests/00-structure.sql
+-- pins it).
 DO $grants$
 DECLARE
-    v_schema text;
+    v_logins   text[] := ARRAY['starpass_app', 'starpass_admin', 'starpass_jobs', 'starpass_alerts'];
+    v_schema   text;
+    v_role     text;
+    v_grant    record;
+    v_map      jsonb;
+    v_missing  text;
 BEGIN
+    SELECT jsonb_object_agg(g.function_name, g.roles) INTO v_map FROM (VALUES
+        -- What users trigger (the bot, the redeem endpoint).
+        ('redeem_promo_code',          ARRAY['starpass_app']),
+        ('init_purchase',              ARRAY['starpass_app']),
+        ('precheckout_purchase',       ARRAY['starpass_app']),
+        ('complete_purchase',          ARRAY['starpass_app']),
+        ('get_referral_code',          ARRAY['starpass_app']),
+        ('register_referral',          ARRAY['starpass_app']),
+        ('choose_referral_reward',     ARRAY['starpass_app']),
+        ('touch_user',                 ARRAY['starpass_app']),
+        ('get_ops_metrics',            ARRAY['starpass_app', 'starpass_admin']),
+        ('get_premium_status',         ARRAY['starpass_app', 'starpass_admin']),
+        ('list_plans',                 ARRAY['starpass_app', 'starpass_admin']),
+        -- Telegram's refunded_payment reaches the bot; support refunds go through the admin.
+        ('mark_purchase_refunded',     ARRAY['starpass_app', 'starpass_admin']),
+        -- Operators: campaigns, throttle, blocks, premium, settings, rollback, invariants.
+        ('create_promo_code',          ARRAY['starpass_admin']),
+        ('list_promo_campaigns',       ARRAY['starpass_admin']),
+        ('get_promo_campaign',         ARRAY['starpass_admin']),
+        ('set_promo_campaign_status',  ARRAY['starpass_admin']),
+        ('get_promo_throttle',         ARRAY['starpass_admin']),
+        ('reset_promo_throttle',       ARRAY['starpass_admin']),
+        ('block_promo_user',           ARRAY['starpass_admin']),
+        ('adjust_premium_days',        ARRAY['starpass_admin']),
+        ('list_settings',              ARRAY['starpass_admin']),
+        ('set_setting',                ARRAY['starpass_admin']),
+        ('rollback_refunded_promo',    ARRAY['starpass_admin']),
+        ('check_invariants',           ARRAY['starpass_admin']),
+        -- pg_cron's jobs.
+        ('expire_promo_reservations',  ARRAY['starpass_jobs']),
+        ('rollover_promo_campaigns',   ARRAY['starpass_jobs']),
+        ('run_promo_bruteforce_guard', ARRAY['starpass_jobs']),
+        ('run_refund_promo_rollback',  ARRAY['starpass_jobs']),
+        ('cancel_abandoned_purchases', ARRAY['starpass_jobs']),
+        ('check_job_health',           ARRAY['starpass_jobs']),
+        -- The alert dispatcher.
+        ('claim_alerts',               ARRAY['starpass_alerts']),
+        ('ack_alert',                  ARRAY['starpass_alerts']),
+        ('fail_alert',                 ARRAY['starpass_alerts'])
+    ) AS g(function_name, roles);
+
+    SELECT string_agg(p.proname, ', ' ORDER BY p.proname) INTO v_missing
+    FROM pg_catalog.pg_proc AS p
+    WHERE p.pronamespace = 'api'::regnamespace
+      AND NOT v_map ? p.proname;
+    IF v_missing IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'SP500', MESSAGE = 'api functions without a role',
+            DETAIL = format('not listed in db/grants.sql: %s', v_missing),
+            HINT = 'Add each to the list in db/grants.sql with the roles that may execute it.';
+    END IF;
+    SELECT string_agg(k, ', ' ORDER BY k) INTO v_missing
+    FROM jsonb_object_keys(v_map) AS k
+    WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_proc AS p
+                      WHERE p.pronamespace = 'api'::regnamespace AND p.proname = k);
+    IF v_missing IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'SP500', MESSAGE = 'db/grants.sql lists unknown api functions',
+            DETAIL = format('no such api function: %s', v_missing),
+            HINT = 'Remove them from the list in db/grants.sql.';
+    END IF;
+
     FOREACH v_schema IN ARRAY ARRAY['core', 'billing', 'promo', 'referral', 'ops', 'extensions', 'yoyo'] LOOP
-        EXECUTE format('REVOKE ALL ON SCHEMA %I FROM PUBLIC, starpass_app', v_schema);
+        EXECUTE format('REVOKE ALL ON SCHEMA %I FROM PUBLIC, %s', v_schema,
+                       (SELECT string_agg(quote_ident(r), ', ') FROM unnest(v_logins) AS r));
     END LOOP;
-    GRANT USAGE ON SCHEMA api TO starpass_app;
     FOREACH v_schema IN ARRAY ARRAY['api', 'core', 'billing', 'promo', 'referral', 'ops'] LOOP
-        EXECUTE format('REVOKE ALL ON ALL FUNCTIONS IN SCHEMA %I FROM PUBLIC, starpass_app', v_schema);
-        EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA %I FROM PUBLIC, starpass_app', v_schema);
-        EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA %I FROM PUBLIC, starpass_app', v_schema);
+        FOREACH v_role IN ARRAY ARRAY['PUBLIC'] || v_logins LOOP
+            EXECUTE format('REVOKE ALL ON ALL FUNCTIONS IN SCHEMA %I FROM %s', v_schema, v_role);
+            EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA %I FROM %s', v_schema, v_role);
+            EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA %I FROM %s', v_schema, v_role);
+        END LOOP;
     END LOOP;
-    GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA api TO starpass_app;
+    FOREACH v_role IN ARRAY v_logins LOOP
+        EXECUTE format('GRANT USAGE ON SCHEMA api TO %I', v_role);
+    END LOOP;
+    FOR v_grant IN
+        SELECT p.oid::regprocedure AS function_oid, r.role_name
+        FROM pg_catalog.pg_proc AS p
+        CROSS JOIN LATERAL jsonb_array_elements_text(v_map -> p.proname::text) AS r(role_name)
+        WHERE p.pronamespace = 'api'::regnamespace
+    LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', v_grant.function_oid, v_grant.role_name);
+    END LOOP;
 END
 $grants$;

@@ -1,5 +1,6 @@
 """Fixtures: one throwaway server per run (or the harness's), one migrated database per run,
-connections as starpass_app and as admin, and the invariant check after every test."""
+connections as starpass_app, as starpass_admin and as a superuser, and the invariant check
+after every test."""
 
 from __future__ import annotations
 
@@ -76,6 +77,17 @@ def own_cluster() -> Iterator[Cluster]:
 LIVE_TOKEN = "t" * 40
 
 
+def service_settings(database: ScratchDatabase, **overrides: object) -> Settings:
+    """The service's settings for a test database: each pool logs in as its own role."""
+    values: dict[str, object] = {
+        "database_url": database.app_url,
+        "starpass_admin_database_url": database.staff_url,
+        "promo_secret_pepper": SecretStr(PEPPER),
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -85,9 +97,8 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def live_server(database: ScratchDatabase) -> Iterator[str]:
     """The service on a real port (a thread of its own), for clients that are not aiohttp's."""
-    settings = Settings(
-        database_url=database.app_url,
-        promo_secret_pepper=SecretStr(PEPPER),
+    settings = service_settings(
+        database,
         internal_api_tokens_json=json.dumps(
             [
                 {
@@ -97,7 +108,6 @@ def live_server(database: ScratchDatabase) -> Iterator[str]:
                 }
             ]
         ),
-        _env_file=None,
     )
     port = _free_port()
     loop = asyncio.new_event_loop()
@@ -133,6 +143,13 @@ def app_conn(database: ScratchDatabase) -> Iterator[Conn]:
 
 
 @pytest.fixture
+def staff_conn(database: ScratchDatabase) -> Iterator[Conn]:
+    """A real login as starpass_admin: what operators' tools and the admin API act as."""
+    with connect(database.staff_url) as conn:
+        yield conn
+
+
+@pytest.fixture
 def admin_conn(database: ScratchDatabase) -> Iterator[Conn]:
     """A superuser connection; it may move ops.clock, which is put back afterwards."""
     with connect(database.admin_url) as conn:
@@ -149,6 +166,6 @@ def invariants_hold(request: pytest.FixtureRequest) -> Iterator[None]:
     if "database" not in request.fixturenames:
         return
     db: ScratchDatabase = request.getfixturevalue("database")
-    with connect(db.app_url) as conn:
+    with connect(db.staff_url) as conn:
         violations = conn.execute("SELECT * FROM api.check_invariants()").fetchall()
     assert violations == [], f"invariants violated: {violations}"

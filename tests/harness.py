@@ -23,7 +23,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from app.config import Settings
-from app.db.cluster import APP_ROLE, Cluster, libpq_environment
+from app.db.cluster import ADMIN_ROLE, APP_ROLE, JOBS_ROLE, LOGIN_ROLES, Cluster, libpq_environment
 from app.db.migrate import migrate
 from app.jobs import uninstall as uninstall_jobs
 
@@ -33,8 +33,22 @@ SERVER_URL_VARIABLE = "STARPASS_TEST_SERVER_URL"
 @dataclass(frozen=True)
 class ScratchDatabase:
     name: str
-    admin_url: str
-    app_url: str
+    admin_url: str  # a superuser
+    role_urls: dict[str, str]  # a real login as each login role
+
+    @property
+    def app_url(self) -> str:
+        return self.role_urls[APP_ROLE]
+
+    @property
+    def staff_url(self) -> str:
+        """As starpass_admin: what the admin API and operators' tools connect as."""
+        return self.role_urls[ADMIN_ROLE]
+
+    @property
+    def jobs_url(self) -> str:
+        """As starpass_jobs: what pg_cron runs the jobs as."""
+        return self.role_urls[JOBS_ROLE]
 
 
 def throwaway_cluster(settings: Settings, durable: bool = False) -> Cluster:
@@ -74,7 +88,7 @@ def _require_superuser(url: str) -> None:
     if not (row and row[0]):
         raise SystemExit(
             "tests: DATABASE_URL must be a superuser URL of a disposable server (the tests "
-            "create databases and set the starpass_app password there); unset it to use a "
+            "create databases and set the login roles' passwords there); unset it to use a "
             "throwaway cluster"
         )
 
@@ -94,7 +108,7 @@ def create_database(
     if pgtap:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS pgtap WITH SCHEMA public")
-    return ScratchDatabase(name=name, admin_url=admin_url, app_url=app_role_url(admin_url))
+    return ScratchDatabase(name=name, admin_url=admin_url, role_urls=login_role_urls(admin_url))
 
 
 def drop_database(server_url: str, name: str) -> None:
@@ -105,18 +119,21 @@ def drop_database(server_url: str, name: str) -> None:
         )
 
 
-_APP_PASSWORD = secrets.token_urlsafe(24)
+_ROLE_PASSWORD = secrets.token_urlsafe(24)
 
 
-def app_role_url(admin_url: str) -> str:
-    """A real login as starpass_app on the same server (password for TCP servers)."""
+def login_role_urls(admin_url: str) -> dict[str, str]:
+    """Real logins as each login role on the same server (password for TCP servers)."""
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("ALTER ROLE {} PASSWORD {}").format(
-                sql.Identifier(APP_ROLE), sql.Literal(_APP_PASSWORD)
+        for role in LOGIN_ROLES:
+            conn.execute(
+                sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                    sql.Identifier(role), sql.Literal(_ROLE_PASSWORD)
+                )
             )
-        )
-    return make_conninfo(admin_url, user=APP_ROLE, password=_APP_PASSWORD)
+    return {
+        role: make_conninfo(admin_url, user=role, password=_ROLE_PASSWORD) for role in LOGIN_ROLES
+    }
 
 
 def main(argv: list[str]) -> int:

@@ -11,10 +11,13 @@ from tests.conftest import Conn, connect
 T = TypeVar("T")
 
 
-def run_together(url: str, workers: int, task: Callable[[Conn, int], T]) -> list[T]:
+def run_together(
+    url: str | Callable[[int], str], workers: int, task: Callable[[Conn, int], T]
+) -> list[T]:
     """task(conn, i) on `workers` threads, each with its own connection, started by one barrier.
+    `url` may depend on i, when workers act as different roles (a job racing users).
     Any failure is re-raised after all threads finished."""
-    conns = [connect(url) for _ in range(workers)]
+    conns = [connect(url(i) if callable(url) else url) for i in range(workers)]
     barrier = threading.Barrier(workers)
     results: list[object] = [None] * workers
 

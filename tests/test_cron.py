@@ -37,6 +37,25 @@ def test_install_schedules_every_job_once_and_removes_old_ones(
     assert jobs.run(db.admin_url, "rollover_promo_campaigns") == "rollover_promo_campaigns: 0"
 
 
+def test_jobs_run_as_the_jobs_role_and_an_older_install_is_moved_over(
+    new_database: Callable[[], ScratchDatabase],
+) -> None:
+    db = new_database()
+    expire = next(job for job in jobs.JOBS if job.name == "expire_promo_reservations")
+    with _cron(db) as cron:  # as an install before the role split left it
+        cron.execute(
+            "SELECT cron.schedule_in_database(%s, %s, %s, %s, 'starpass_app')",
+            (f"{db.name}:{expire.name}", expire.schedule, expire.command, db.name),
+        )
+    jobs.install(db.admin_url)
+    with _cron(db) as cron:
+        users = cron.execute(
+            "SELECT jobname, username FROM cron.job WHERE jobname LIKE %s", (db.name + ":%",)
+        ).fetchall()
+    assert len(users) == len(jobs.JOBS), "one job per name, none left under the old user"
+    assert {str(user) for _, user in users} == {"starpass_jobs"}
+
+
 def test_pg_cron_runs_the_jobs_and_health_reports_failures(
     new_database: Callable[[], ScratchDatabase],
 ) -> None:

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from app.api.app import create_app
 from app.config import Settings
 from app.db.cluster import Cluster
-from tests.conftest import LIVE_TOKEN, PEPPER, Conn
+from tests.conftest import LIVE_TOKEN, PEPPER, Conn, service_settings
 from tests.harness import ScratchDatabase
 from tests.test_http_promo import ADMIN, REDEEM, SUPPORT, TOKENS, Client, _campaign, auth
 
@@ -51,12 +51,7 @@ ENDPOINTS = [  # (method, path, body, scope)
 
 @pytest.fixture
 async def client(database: ScratchDatabase) -> AsyncIterator[Client]:
-    settings = Settings(
-        database_url=database.app_url,
-        promo_secret_pepper=SecretStr(PEPPER),
-        internal_api_tokens_json=json.dumps(TOKENS),
-        _env_file=None,
-    )
+    settings = service_settings(database, internal_api_tokens_json=json.dumps(TOKENS))
     async with TestClient(TestServer(create_app(settings))) as c:
         yield c
 

@@ -12,12 +12,11 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from pydantic import SecretStr
 
 from app.api.app import create_app
 from app.api.openapi import Campaign, CampaignPage, Problem, RedeemResult, Throttle, build
-from app.config import PROJECT_ROOT, Settings
-from tests.conftest import PEPPER, Conn
+from app.config import PROJECT_ROOT
+from tests.conftest import Conn, service_settings
 from tests.harness import ScratchDatabase
 
 ADMIN = "a" * 40
@@ -37,12 +36,8 @@ def auth(token: str) -> dict[str, str]:
 
 @pytest.fixture
 async def client(database: ScratchDatabase) -> AsyncIterator[Client]:
-    settings = Settings(
-        database_url=database.app_url,
-        promo_secret_pepper=SecretStr(PEPPER),
-        internal_api_tokens_json=json.dumps(TOKENS),
-        starpass_db_pool_max=20,
-        _env_file=None,
+    settings = service_settings(
+        database, internal_api_tokens_json=json.dumps(TOKENS), starpass_db_pool_max=20
     )
     async with TestClient(TestServer(create_app(settings))) as c:
         yield c

@@ -50,7 +50,7 @@ def test_two_expiry_runs_and_redemptions_change_each_reservation_once(
             "n-" + secrets.token_hex(6),
         )["outcome"]
 
-    results = run_together(database.app_url, 32, act)
+    results = run_together(lambda i: database.jobs_url if i < 2 else database.app_url, 32, act)
     expired_by_jobs = sum(int(str(r)) for r in results[:2])
     outcomes = Counter(results[2:])
     assert outcomes == {"RESERVED": 30}, "60 units: 40 stale holds freed, 30 newcomers fit"
@@ -115,7 +115,7 @@ def test_expiry_never_expires_a_paid_reservation(
             "c-" + secrets.token_hex(6),
         )["outcome"]
 
-    results = run_together(database.app_url, 12, act)
+    results = run_together(lambda i: database.jobs_url if i >= 10 else database.app_url, 12, act)
     assert results[:10] == ["PAID"] * 10
     rows = admin_conn.execute(
         "SELECT r.status, r.consumed_at IS NOT NULL AS consumed,"

@@ -22,7 +22,7 @@ def test_concurrent_grants_to_one_user_all_count(database: ScratchDatabase) -> N
         grant_sql = "SELECT premium_until FROM api.adjust_premium_days(%s, %s, 'race', 'race')"
         conn.execute(grant_sql, (user_id, days[i]))
 
-    run_together(database.app_url, WORKERS, grant)
+    run_together(database.staff_url, WORKERS, grant)
     with connect(database.admin_url) as admin:
         status = admin.execute(
             "SELECT premium_until FROM api.get_premium_status(%s)", (user_id,)

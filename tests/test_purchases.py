@@ -43,7 +43,9 @@ def _invoice(conn: Conn, user: int, plan: str, redemption: int | None) -> dict[s
     )
 
 
-def test_a_discounted_purchase_end_to_end(app_conn: Conn, admin_conn: Conn) -> None:
+def test_a_discounted_purchase_end_to_end(
+    app_conn: Conn, staff_conn: Conn, admin_conn: Conn
+) -> None:
     referrer, buyer = next(_user_ids), next(_user_ids)
     app_conn.execute("SELECT api.touch_user(%s)", (referrer,))
     code = _row(app_conn, "SELECT api.get_referral_code(%s) AS c", referrer)["c"]
@@ -106,7 +108,7 @@ def test_a_discounted_purchase_end_to_end(app_conn: Conn, admin_conn: Conn) -> N
     )
     assert refund["outcome"] == "REFUNDED" and refund["replayed"] is False
     rollback = _row(
-        app_conn,
+        staff_conn,
         "SELECT * FROM api.rollback_refunded_promo(%s, 'support', %s)",
         invoice["purchase_id"],
         _key("rb"),
@@ -279,7 +281,7 @@ def test_manual_rollback_racing_the_batch_revokes_once(
             _key("rb"),
         )["outcome"]
 
-    results = run_together(database.app_url, 12, act)
+    results = run_together(lambda i: database.jobs_url if i % 2 else database.staff_url, 12, act)
     manual = Counter(r for r in results if isinstance(r, str))
     assert manual["REVOKED"] <= 1 and set(manual) <= {"REVOKED", "ALREADY_REVOKED"}
     assert _row(

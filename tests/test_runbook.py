@@ -73,7 +73,10 @@ def test_every_runbook_snippet_runs_as_written(
         **libpq_environment(database.admin_url),
         "PGOPTIONS": f"-c promo.pepper={PEPPER}",
     }
-    variables = [arg for name, value in values.items() for arg in ("-v", f"{name}={value}")]
+    audit_file = tmp_path / "exports" / "incident-audit.csv"
+    audit_file.parent.mkdir(mode=0o700)
+    values_sql = {**values, "audit_file": str(audit_file)}
+    variables = [arg for name, value in values_sql.items() for arg in ("-v", f"{name}={value}")]
     for body in sql_blocks:
         result = subprocess.run(
             ["psql", "-X", "-v", "ON_ERROR_STOP=1", *variables, "-f", "-"],
@@ -106,7 +109,8 @@ def test_every_runbook_snippet_runs_as_written(
         )
         assert result.returncode == 0, f"{body}\n{result.stdout}\n{result.stderr}"
 
-    assert (tmp_path / "incident-audit.csv").read_text().startswith("occurred_at,actor,action")
+    assert audit_file.read_text().startswith("occurred_at,actor,db_role,action")
+    assert not (tmp_path / "incident-audit.csv").exists(), "exports go to :audit_file only"
     revoked = admin_conn.execute(
         "SELECT r.status FROM billing.purchases p"
         " JOIN promo.promo_redemptions r USING (promo_redemption_id)"

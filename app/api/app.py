@@ -15,9 +15,10 @@ from psycopg_pool import AsyncConnectionPool
 from app.api import health, metrics, openapi, promo
 from app.api.bodies import InvalidBody
 from app.api.errors import problem_from_db_error
-from app.api.keys import POOL, REQUEST_ID, SETTINGS
+from app.api.keys import ADMIN_POOL, POOL, REQUEST_ID, SETTINGS
 from app.api.problems import Handler, problem_middleware
 from app.config import Settings
+from app.db.cluster import ADMIN_ROLE
 from app.db.pool import create_pool
 from app.logs import configure_logging, get_logger
 
@@ -63,7 +64,11 @@ class AccessLogger(AbstractAccessLogger):
         )
 
 
-def create_app(settings: Settings, pool: AsyncConnectionPool | None = None) -> web.Application:
+def create_app(
+    settings: Settings,
+    pool: AsyncConnectionPool | None = None,
+    admin_pool: AsyncConnectionPool | None = None,
+) -> web.Application:
     # JSON logs with plain tracebacks (never frame locals, which can hold codes or tokens),
     # whoever builds the app.
     configure_logging(settings.starpass_log_level)
@@ -78,6 +83,7 @@ def create_app(settings: Settings, pool: AsyncConnectionPool | None = None) -> w
     )
     app[SETTINGS] = settings
     app[POOL] = pool or create_pool(settings)
+    app[ADMIN_POOL] = admin_pool or create_pool(settings, role=ADMIN_ROLE)
     app.add_routes(health.routes)
     app.add_routes(promo.routes)
     app.add_routes(metrics.routes)
@@ -88,10 +94,17 @@ def create_app(settings: Settings, pool: AsyncConnectionPool | None = None) -> w
 
 
 async def _pool_lifecycle(app: web.Application) -> AsyncIterator[None]:
-    pool = app[POOL]
-    # Start serving even while the database is down: /readyz reports it, the pool reconnects.
+    pool, admin_pool = app[POOL], app[ADMIN_POOL]
+    # Start serving even while the database is down: /readyz reports it, the pools reconnect.
     await pool.open(wait=False)
-    log.info("server_started", pool_min=pool.min_size, pool_max=pool.max_size)
+    await admin_pool.open(wait=False)
+    log.info(
+        "server_started",
+        pool_min=pool.min_size,
+        pool_max=pool.max_size,
+        admin_pool_max=admin_pool.max_size,
+    )
     yield
+    await admin_pool.close()
     await pool.close()
     log.info("server_stopped")

@@ -7,7 +7,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from app.config import Settings
 
+# The user-facing pool (role starpass_app) and the admin API's (role starpass_admin).
 POOL = web.AppKey("pool", AsyncConnectionPool)
+ADMIN_POOL = web.AppKey("admin_pool", AsyncConnectionPool)
 SETTINGS = web.AppKey("settings", Settings)
 REQUEST_ID = web.RequestKey("request_id", str)
 ACTOR = web.RequestKey("actor", str)

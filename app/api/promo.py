@@ -12,7 +12,7 @@ from aiohttp import web
 
 from app.api import bodies
 from app.api.auth import requires
-from app.api.keys import ACTOR, POOL
+from app.api.keys import ACTOR, ADMIN_POOL, POOL
 from app.api.metrics import METRICS
 from app.api.problems import problem
 from app.db import api as db
@@ -76,10 +76,10 @@ async def redeem(request: web.Request) -> web.Response:
 async def create_campaign(request: web.Request) -> web.Response:
     body = await bodies.parse(request, bodies.CreateCampaignBody)
     created = await db.create_promo_code(
-        request.app[POOL], **body.model_dump(), actor=request[ACTOR]
+        request.app[ADMIN_POOL], **body.model_dump(), actor=request[ACTOR]
     )
     assert created is not None
-    campaign = await db.get_promo_campaign(request.app[POOL], created["promo_code_id"])
+    campaign = await db.get_promo_campaign(request.app[ADMIN_POOL], created["promo_code_id"])
     return render(campaign, status=201)
 
 
@@ -125,7 +125,7 @@ async def list_campaigns(request: web.Request) -> web.Response:
         return problem(422, "invalid_query", "q is 1 to 100 characters")
     limit = int(raw_limit)
     rows = await db.list_promo_campaigns(
-        request.app[POOL],
+        request.app[ADMIN_POOL],
         status=statuses or None,
         kind=kind,
         q=q,
@@ -142,7 +142,9 @@ async def list_campaigns(request: web.Request) -> web.Response:
 @routes.get("/internal/promo/campaigns/{promo_code_id}")
 @requires("promo:admin")
 async def get_campaign(request: web.Request) -> web.Response:
-    return render(await db.get_promo_campaign(request.app[POOL], _int(request, "promo_code_id")))
+    return render(
+        await db.get_promo_campaign(request.app[ADMIN_POOL], _int(request, "promo_code_id"))
+    )
 
 
 @routes.post("/internal/promo/campaigns/{promo_code_id}/status")
@@ -151,13 +153,13 @@ async def set_status(request: web.Request) -> web.Response:
     promo_code_id = _int(request, "promo_code_id")
     body = await bodies.parse(request, bodies.StatusBody)
     await db.set_promo_campaign_status(
-        request.app[POOL],
+        request.app[ADMIN_POOL],
         promo_code_id=promo_code_id,
         status=body.status,
         actor=request[ACTOR],
         reason=body.reason,
     )
-    return render(await db.get_promo_campaign(request.app[POOL], promo_code_id))
+    return render(await db.get_promo_campaign(request.app[ADMIN_POOL], promo_code_id))
 
 
 @routes.post("/internal/promo/refund-rollback")
@@ -166,7 +168,7 @@ async def refund_rollback(request: web.Request) -> web.Response:
     body = await bodies.parse(request, bodies.RollbackBody)
     key = bodies.idempotency_key(request, body.idempotency_key)
     row = await db.rollback_refunded_promo(
-        request.app[POOL],
+        request.app[ADMIN_POOL],
         purchase_id=body.purchase_id,
         actor=request[ACTOR],
         idempotency_key=key,
@@ -178,7 +180,7 @@ async def refund_rollback(request: web.Request) -> web.Response:
 @routes.get("/internal/promo/users/{user_id}/throttle")
 @requires("promo:admin")
 async def get_throttle(request: web.Request) -> web.Response:
-    return render(await db.get_promo_throttle(request.app[POOL], _int(request, "user_id")))
+    return render(await db.get_promo_throttle(request.app[ADMIN_POOL], _int(request, "user_id")))
 
 
 @routes.delete("/internal/promo/users/{user_id}/throttle")
@@ -188,6 +190,9 @@ async def reset_throttle(request: web.Request) -> web.Response:
     if not 1 <= len(reason.strip()) <= 1000:
         return problem(422, "invalid_query", "say why: ?reason=... (1 to 1000 characters)")
     row = await db.reset_promo_throttle(
-        request.app[POOL], user_id=_int(request, "user_id"), actor=request[ACTOR], reason=reason
+        request.app[ADMIN_POOL],
+        user_id=_int(request, "user_id"),
+        actor=request[ACTOR],
+        reason=reason,
     )
     return render(row)

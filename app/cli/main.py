@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from app import jobs as app_jobs
 from app.config import Settings, get_settings
 from app.db import cluster as db_cluster
-from app.db.cluster import APP_DATABASE, Cluster, ClusterError, libpq_environment
+from app.db.cluster import APP_DATABASE, LOGIN_ROLES, Cluster, ClusterError, libpq_environment
 from app.db.migrate import migrate
 from app.logs import configure_logging, get_logger
 
@@ -60,9 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     url = db_commands.add_parser("url", help="print the app's connection URL")
     url.add_argument("--admin", action="store_true", help="the superuser URL instead")
+    url.add_argument("--role", choices=LOGIN_ROLES, help="the URL of this login role instead")
     url.set_defaults(handler=cmd_db_url)
-    psql_cmd = db_commands.add_parser("psql", help="psql as admin (or --app), pepper set")
+    psql_cmd = db_commands.add_parser("psql", help="psql as admin (or --app, --role), pepper set")
     psql_cmd.add_argument("--app", action="store_true", help="connect as starpass_app")
+    psql_cmd.add_argument("--role", choices=LOGIN_ROLES, help="connect as this login role")
     psql_cmd.set_defaults(handler=cmd_db_psql)
     db_commands.add_parser("migrate", help="apply migrations, functions, grants").set_defaults(
         handler=cmd_db_migrate
@@ -144,13 +146,21 @@ def cmd_db_status(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if running else 3
 
 
+def _chosen_url(settings: Settings, args: argparse.Namespace, default_admin: bool) -> str:
+    if args.role:
+        return db_cluster.role_url(settings, args.role)
+    if getattr(args, "app", False) or not (getattr(args, "admin", False) or default_admin):
+        return db_cluster.app_url(settings)
+    return db_cluster.admin_url(settings)
+
+
 def cmd_db_url(settings: Settings, args: argparse.Namespace) -> int:
-    print(db_cluster.admin_url(settings) if args.admin else db_cluster.app_url(settings))
+    print(_chosen_url(settings, args, default_admin=False))
     return 0
 
 
 def cmd_db_psql(settings: Settings, args: argparse.Namespace) -> int:
-    url = db_cluster.app_url(settings) if args.app else db_cluster.admin_url(settings)
+    url = _chosen_url(settings, args, default_admin=True)
     # Credentials and the pepper travel in the environment, never on the command line (`ps`).
     env = {**os.environ, **libpq_environment(url)}
     if pepper_options := settings.pepper_options():
@@ -167,7 +177,7 @@ def cmd_db_migrate(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     report = migrate(db_cluster.admin_url(settings))
     if cluster is not None:
-        cluster.set_app_password()
+        cluster.set_role_passwords()
     for line in report.lines() + app_jobs.install(db_cluster.admin_url(settings)):
         print(line)
     return 0

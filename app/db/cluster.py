@@ -22,13 +22,18 @@ from urllib.parse import quote, urlencode
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from app.config import Settings
 
 SUPERUSER = "postgres"
 APP_DATABASE = "starpass"
 APP_ROLE = "starpass_app"
+ADMIN_ROLE = "starpass_admin"
+JOBS_ROLE = "starpass_jobs"
+ALERTS_ROLE = "starpass_alerts"
+# One login role per surface (db/bootstrap.sql creates them, db/grants.sql says what each runs).
+LOGIN_ROLES = (APP_ROLE, ADMIN_ROLE, JOBS_ROLE, ALERTS_ROLE)
 SERVICE_USER = "postgres"
 
 
@@ -96,7 +101,7 @@ class Cluster:
                 "(apt-get install -y postgresql-15 postgresql-15-cron postgresql-15-pgtap pgtap)"
             )
         self._make_private_dir(self.base_dir)
-        passwords = {SUPERUSER: secrets.token_urlsafe(24), APP_ROLE: secrets.token_urlsafe(24)}
+        passwords = {role: secrets.token_urlsafe(24) for role in (SUPERUSER, *LOGIN_ROLES)}
         _write_private(self.credentials_file, json.dumps(passwords, indent=2) + "\n")
         with tempfile.NamedTemporaryFile("w", dir=self.base_dir, delete=False) as pwfile:
             pwfile.write(passwords[SUPERUSER] + "\n")
@@ -181,21 +186,27 @@ class Cluster:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(APP_DATABASE)))
             return True
 
-    def set_app_password(self) -> None:
-        """Lets TCP clients on 127.0.0.1 log in as the app role (socket logins are trusted).
-        Set once: a second migrate changes nothing."""
-        password = json.loads(self.credentials_file.read_text())[APP_ROLE]
+    def set_role_passwords(self) -> None:
+        """Lets TCP clients on 127.0.0.1 log in as the login roles (socket logins are trusted).
+        Each is set once: a second migrate changes nothing. A cluster made before a role existed
+        gets that role's password added to credentials.json."""
+        passwords = json.loads(self.credentials_file.read_text())
+        missing = {role: secrets.token_urlsafe(24) for role in LOGIN_ROLES if role not in passwords}
+        if missing:
+            passwords.update(missing)
+            _write_private(self.credentials_file, json.dumps(passwords, indent=2) + "\n")
         with psycopg.connect(self.url(SUPERUSER, "postgres"), autocommit=True) as conn:
-            has_password = conn.execute(
-                "SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = %s", (APP_ROLE,)
-            ).fetchone()
-            if has_password and has_password[0]:
-                return
-            conn.execute(
-                sql.SQL("ALTER ROLE {} PASSWORD {}").format(
-                    sql.Identifier(APP_ROLE), sql.Literal(password)
+            for role in LOGIN_ROLES:
+                row = conn.execute(
+                    "SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = %s", (role,)
+                ).fetchone()
+                if row is None or row[0]:
+                    continue
+                conn.execute(
+                    sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                        sql.Identifier(role), sql.Literal(passwords[role])
+                    )
                 )
-            )
 
     # -- addresses ---------------------------------------------------------------------------
 
@@ -322,6 +333,23 @@ def _traversable_by_service_user(path: Path) -> bool:
 def app_url(settings: Settings) -> str:
     """Where the app connects as starpass_app: DATABASE_URL, else the embedded cluster."""
     return settings.database_url or Cluster.for_project(settings).url()
+
+
+def role_url(settings: Settings, role: str) -> str:
+    """Where a process part connects as its login role: the role's own URL setting, else
+    DATABASE_URL with that user and without its password (libpq then reads ~/.pgpass or
+    PGPASSFILE), else the embedded cluster."""
+    if role == APP_ROLE:
+        return app_url(settings)
+    explicit = {ADMIN_ROLE: settings.starpass_admin_database_url}.get(role)
+    if explicit:
+        return explicit
+    if settings.database_url:
+        params = {k: v for k, v in conninfo_to_dict(settings.database_url).items() if v is not None}
+        params.pop("password", None)
+        params["user"] = role
+        return make_conninfo(**params)  # type: ignore[arg-type]
+    return Cluster.for_project(settings).url(role)
 
 
 def admin_url(settings: Settings) -> str:

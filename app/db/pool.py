@@ -1,4 +1,5 @@
-"""The app's connection pool: role starpass_app, autocommit (each api call is its own
+"""The service's connection pools, one per database role it acts as (starpass_app for what
+users trigger, starpass_admin for the admin API): autocommit (each api call is its own
 transaction), and `promo.pepper` set on every connection for the hashing functions."""
 
 from __future__ import annotations
@@ -6,22 +7,29 @@ from __future__ import annotations
 from psycopg_pool import AsyncConnectionPool
 
 from app.config import Settings
-from app.db.cluster import app_url
+from app.db.cluster import ADMIN_ROLE, APP_ROLE, role_url
 
 
-def create_pool(settings: Settings, conninfo: str | None = None) -> AsyncConnectionPool:
-    kwargs: dict[str, object] = {"autocommit": True, "application_name": "starpass"}
+def create_pool(
+    settings: Settings, conninfo: str | None = None, role: str = APP_ROLE
+) -> AsyncConnectionPool:
+    kwargs: dict[str, object] = {"autocommit": True, "application_name": f"{role}"}
     if pepper_options := settings.pepper_options():
         # In the startup packet, not a statement: statement logging never sees the pepper.
         kwargs["options"] = pepper_options
+    sizes = (
+        (0, settings.starpass_admin_pool_max)
+        if role == ADMIN_ROLE
+        else (settings.starpass_db_pool_min, settings.starpass_db_pool_max)
+    )
     return AsyncConnectionPool(
-        conninfo or app_url(settings),
-        min_size=settings.starpass_db_pool_min,
-        max_size=settings.starpass_db_pool_max,
+        conninfo or role_url(settings, role),
+        min_size=sizes[0],
+        max_size=sizes[1],
         kwargs=kwargs,
         check=AsyncConnectionPool.check_connection,
         # While the database is down, calls fail fast (503) instead of queueing for 30 s.
         timeout=3.0,
         open=False,
-        name="starpass",
+        name=role,
     )

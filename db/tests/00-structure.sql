@@ -1,6 +1,6 @@
 -- The api surface, ownership and privileges (DESIGN §3).
 BEGIN;
-SELECT plan(20);
+SELECT plan(24);
 
 SELECT has_schema(s, format('schema %s exists', s))
 FROM unnest(ARRAY['api', 'core', 'billing', 'promo', 'referral', 'ops']) AS s;
@@ -86,16 +86,91 @@ SELECT is_empty($$
       AND has_function_privilege('starpass_app', p.oid, 'EXECUTE')
 $$, 'starpass_app cannot execute internal helpers');
 
-SELECT is_empty($$
-    SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname = 'api' AND NOT has_function_privilege('starpass_app', p.oid, 'EXECUTE')
-$$, 'starpass_app can execute every api function');
+-- The role map of db/grants.sql, pinned: a change there must change this list too.
+SELECT results_eq($$
+    SELECT p.proname::text COLLATE "C", r.rolname::text COLLATE "C"
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    CROSS JOIN pg_roles r
+    WHERE n.nspname = 'api'
+      AND r.rolname IN ('starpass_app', 'starpass_admin', 'starpass_jobs', 'starpass_alerts')
+      AND has_function_privilege(r.oid, p.oid, 'EXECUTE')
+    ORDER BY 1, 2
+$$, $$
+    SELECT f COLLATE "C", r COLLATE "C" FROM (VALUES
+        ('ack_alert', 'starpass_alerts'),
+        ('adjust_premium_days', 'starpass_admin'),
+        ('block_promo_user', 'starpass_admin'),
+        ('cancel_abandoned_purchases', 'starpass_jobs'),
+        ('check_invariants', 'starpass_admin'),
+        ('check_job_health', 'starpass_jobs'),
+        ('choose_referral_reward', 'starpass_app'),
+        ('claim_alerts', 'starpass_alerts'),
+        ('complete_purchase', 'starpass_app'),
+        ('create_promo_code', 'starpass_admin'),
+        ('expire_promo_reservations', 'starpass_jobs'),
+        ('fail_alert', 'starpass_alerts'),
+        ('get_ops_metrics', 'starpass_admin'),
+        ('get_ops_metrics', 'starpass_app'),
+        ('get_premium_status', 'starpass_admin'),
+        ('get_premium_status', 'starpass_app'),
+        ('get_promo_campaign', 'starpass_admin'),
+        ('get_promo_throttle', 'starpass_admin'),
+        ('get_referral_code', 'starpass_app'),
+        ('init_purchase', 'starpass_app'),
+        ('list_plans', 'starpass_admin'),
+        ('list_plans', 'starpass_app'),
+        ('list_promo_campaigns', 'starpass_admin'),
+        ('list_settings', 'starpass_admin'),
+        ('mark_purchase_refunded', 'starpass_admin'),
+        ('mark_purchase_refunded', 'starpass_app'),
+        ('precheckout_purchase', 'starpass_app'),
+        ('redeem_promo_code', 'starpass_app'),
+        ('register_referral', 'starpass_app'),
+        ('reset_promo_throttle', 'starpass_admin'),
+        ('rollback_refunded_promo', 'starpass_admin'),
+        ('rollover_promo_campaigns', 'starpass_jobs'),
+        ('run_promo_bruteforce_guard', 'starpass_jobs'),
+        ('run_refund_promo_rollback', 'starpass_jobs'),
+        ('set_promo_campaign_status', 'starpass_admin'),
+        ('set_setting', 'starpass_admin'),
+        ('touch_user', 'starpass_app')
+    ) AS g(f, r) ORDER BY 1, 2
+$$, 'each login role executes exactly the api functions db/grants.sql lists for it');
 
-SELECT is((SELECT array_agg(n.nspname::text COLLATE "default") FROM pg_namespace n
-           WHERE n.nspname !~ '^(pg_|information_schema$)'
-             AND (has_schema_privilege('starpass_app', n.oid, 'USAGE')
-                  OR has_schema_privilege('starpass_app', n.oid, 'CREATE'))),
-          ARRAY['api'], 'starpass_app may use the api schema and no other, and create in none');
+SELECT is_empty($$
+    SELECT r.rolname || ': ' || c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    CROSS JOIN pg_roles r
+    WHERE r.rolname IN ('starpass_admin', 'starpass_jobs', 'starpass_alerts')
+      AND n.nspname IN ('api', 'core', 'billing', 'promo', 'referral', 'ops', 'yoyo', 'extensions')
+      AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+      AND has_table_privilege(r.oid, c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
+    UNION ALL
+    SELECT r.rolname || ': ' || p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    CROSS JOIN pg_roles r
+    WHERE r.rolname IN ('starpass_admin', 'starpass_jobs', 'starpass_alerts')
+      AND n.nspname IN ('core', 'billing', 'promo', 'referral', 'ops')
+      AND has_function_privilege(r.oid, p.oid, 'EXECUTE')
+$$, 'the admin, jobs and alerts roles have no table privilege and no internal helper either');
+
+SELECT is(
+    (SELECT array_agg((r.rolname || ' ' || s.c) COLLATE "C" ORDER BY r.rolname, s.c)
+     FROM pg_db_role_setting d JOIN pg_roles r ON r.oid = d.setrole
+     CROSS JOIN LATERAL unnest(d.setconfig) AS s(c)
+     WHERE d.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())
+       AND r.rolname LIKE 'starpass\_%'),
+    ARRAY['starpass_admin idle_in_transaction_session_timeout=60s', 'starpass_admin statement_timeout=60s',
+          'starpass_alerts idle_in_transaction_session_timeout=30s', 'starpass_alerts statement_timeout=15s',
+          'starpass_app idle_in_transaction_session_timeout=10s', 'starpass_app statement_timeout=10s',
+          'starpass_jobs idle_in_transaction_session_timeout=60s', 'starpass_jobs statement_timeout=10min'],
+    'every login role has its statement and idle-in-transaction timeouts in this database');
+
+SELECT is((SELECT array_agg(DISTINCT n.nspname::text COLLATE "default") FROM pg_namespace n
+           CROSS JOIN pg_roles r
+           WHERE r.rolname IN ('starpass_app', 'starpass_admin', 'starpass_jobs', 'starpass_alerts')
+             AND n.nspname !~ '^(pg_|information_schema$)'
+             AND (has_schema_privilege(r.oid, n.oid, 'USAGE')
+                  OR has_schema_privilege(r.oid, n.oid, 'CREATE'))),
+          ARRAY['api'], 'the login roles may use the api schema and no other, and create in none');
 
 SELECT ok(has_database_privilege('starpass_app', current_database(), 'CONNECT')
           AND NOT has_database_privilege('starpass_app', current_database(), 'TEMPORARY')
@@ -110,9 +185,24 @@ SELECT is((SELECT extnamespace::regnamespace::text COLLATE "default" FROM pg_ext
            WHERE extname = 'pgcrypto'), 'extensions', 'pgcrypto lives in schema extensions');
 
 SELECT ok((SELECT NOT rolcanlogin FROM pg_roles WHERE rolname = 'starpass_owner')
-          AND (SELECT rolcanlogin AND NOT rolsuper AND NOT rolcreaterole AND NOT rolcreatedb
-               FROM pg_roles WHERE rolname = 'starpass_app'),
-          'starpass_owner cannot log in; starpass_app can, without any special attribute');
+          AND (SELECT bool_and(rolcanlogin AND NOT rolsuper AND NOT rolcreaterole AND NOT rolcreatedb
+                               AND NOT rolbypassrls AND NOT pg_has_role(oid, 'starpass_owner', 'MEMBER'))
+               FROM pg_roles
+               WHERE rolname IN ('starpass_app', 'starpass_admin', 'starpass_jobs', 'starpass_alerts'))
+          AND (SELECT count(*) FROM pg_roles
+               WHERE rolname IN ('starpass_app', 'starpass_admin', 'starpass_jobs', 'starpass_alerts')) = 4,
+          'starpass_owner cannot log in; the four login roles can, without any special attribute or the owner''s rights');
+
+SELECT is_empty($$
+    SELECT r.rolname FROM pg_roles r
+    WHERE r.rolname IN ('starpass_admin', 'starpass_jobs', 'starpass_alerts')
+      AND (NOT has_database_privilege(r.oid, current_database(), 'CONNECT')
+           OR has_database_privilege(r.oid, current_database(), 'TEMPORARY')
+           OR has_database_privilege(r.oid, current_database(), 'CREATE'))
+$$, 'the admin, jobs and alerts roles may connect, not create or use temp tables');
+
+SELECT col_default_is('ops', 'audit_log', 'db_role', 'SESSION_USER',
+                      'the audit log records the session''s login role by default');
 
 -- A real login as starpass_app (reading core.users refused, api.list_plans() allowed) is
 -- tested in tests/test_privileges.py: pgTAP itself cannot run under that role.

@@ -80,6 +80,8 @@ BEGIN
 
         IF v_purchase.purchase_id IS NULL THEN
             v_replayed := false;
+            -- A bot user's first purchase is often their first contact with us.
+            PERFORM core.ensure_user(p_user_id);
             INSERT INTO billing.purchases AS p (user_id, plan_code, premium_days, promo_redemption_id,
                                                 idempotency_key, invoice_payload, base_price_stars,
                                                 discount_percent, price_stars, created_at)

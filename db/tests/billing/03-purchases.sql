@@ -1,7 +1,7 @@
 -- api.init_purchase, api.precheckout_purchase, api.complete_purchase and billing.discount_price:
 -- every outcome and refusal, with the injectable clock for the reservation's expiry edges.
 BEGIN;
-SELECT plan(109);
+SELECT plan(112);
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-05-01 00:00:00+00';
@@ -555,5 +555,12 @@ SELECT results_eq(
     $$ VALUES ('UNKNOWN_PURCHASE', false) $$, 'a 255-character charge id is settled (as unknown here)');
 SELECT is((SELECT count(*) FROM billing.payments WHERE telegram_payment_charge_id = repeat('c', 255)), 1::bigint,
           'and recorded');
+
+-- A bot user's first contact may be a purchase: the user is created, not a foreign key error.
+SELECT is((SELECT count(*) FROM core.users WHERE user_id = 4999), 0::bigint, 'user 4999 is new');
+SELECT results_eq(
+    $$ SELECT price_stars, replayed FROM api.init_purchase(4999, 'premium_30d', NULL, 'first-contact-4999') $$,
+    $$ VALUES (250, false) $$, 'init_purchase for a user never seen opens the purchase');
+SELECT is((SELECT count(*) FROM core.users WHERE user_id = 4999), 1::bigint, 'and creates the user');
 SELECT * FROM finish();
 ROLLBACK;
