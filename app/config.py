@@ -58,6 +58,15 @@ class Settings(BaseSettings):
     starpass_admin_pool_max: int = Field(default=3, ge=1)
     starpass_log_level: str = "INFO"
 
+    # The Telegram bot (mounted on `starpass serve` at /telegram/webhook). Without a token,
+    # `starpass serve` runs the bot against the local Bot API sandbox (app/bot/sandbox.py).
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org"
+    public_base_url: str | None = None
+    # Where the sandbox listens when it runs inside `starpass serve`.
+    starpass_sandbox_port: int = Field(default=8081, ge=1024, le=65535)
+
     @field_validator("promo_secret_pepper", "promo_secret_pepper_previous")
     @classmethod
     def _pepper_long_enough(cls, value: SecretStr | None) -> SecretStr | None:

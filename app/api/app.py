@@ -12,7 +12,9 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from psycopg_pool import AsyncConnectionPool
 
-from app.api import health, metrics, openapi, promo
+from app.api import health, metrics, openapi, promo, purchases
+from app.bot import webhook
+from app.bot.webhook import BotConfig, bot_config
 from app.api.bodies import InvalidBody
 from app.api.errors import problem_from_db_error
 from app.api.keys import ADMIN_POOL, POOL, REQUEST_ID, SETTINGS
@@ -68,7 +70,10 @@ def create_app(
     settings: Settings,
     pool: AsyncConnectionPool | None = None,
     admin_pool: AsyncConnectionPool | None = None,
+    bot: BotConfig | None = None,
 ) -> web.Application:
+    """The service. The bot is mounted when `bot` is given, else from TELEGRAM_BOT_TOKEN;
+    without either there is no /telegram/webhook (`starpass serve` then uses the sandbox)."""
     # JSON logs with plain tracebacks (never frame locals, which can hold codes or tokens),
     # whoever builds the app.
     configure_logging(settings.starpass_log_level)
@@ -88,6 +93,10 @@ def create_app(
     app.add_routes(promo.routes)
     app.add_routes(metrics.routes)
     app.add_routes(openapi.routes)
+    app.add_routes(purchases.routes)
+    bot = bot or bot_config(settings)
+    if bot is not None:
+        webhook.mount(app, bot, app[POOL])
     app[metrics.METRICS] = metrics.Metrics()
     app.cleanup_ctx.append(_pool_lifecycle)
     return app

@@ -1,0 +1,91 @@
+"""Cross-cutting rules for every update and every Bot API call."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
+from aiogram.methods import AnswerCallbackQuery, AnswerPreCheckoutQuery, TelegramMethod
+from aiogram.methods.base import Response, TelegramType
+from aiogram.types import CallbackQuery, TelegramObject, Update
+from aiogram.utils.callback_answer import CallbackAnswer, CallbackAnswerMiddleware
+from psycopg_pool import AsyncConnectionPool
+
+from app.db import bot as db
+from app.logs import get_logger
+
+log = get_logger(__name__)
+HARMLESS_ANSWER_ERRORS = ("query is too old", "query ID is invalid")
+
+
+class UpdateOnce(BaseMiddleware):
+    """Claims each update_id in the database before handling it. Telegram delivers at least
+    once: an update handled already is answered 200 and nothing else; one whose earlier
+    delivery did not finish is handled again (every handler is idempotent), with
+    data["delivery"] = "RETRY"."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        assert isinstance(event, Update)
+        claim = await db.claim_telegram_update(self.pool, event.update_id)
+        assert claim is not None
+        if claim["outcome"] == "DUPLICATE":
+            log.info("telegram_update_duplicate", update_id=event.update_id)
+            return None
+        data["delivery"] = claim["outcome"]
+        result = await handler(event, data)
+        await db.finish_telegram_update(self.pool, event.update_id)
+        return result
+
+
+class CallbackAnswers(CallbackAnswerMiddleware):
+    """Every callback query is answered (the button stops spinning), even when its handler
+    fails; answering one that Telegram already forgot is harmless."""
+
+    async def answer(self, event: CallbackQuery, callback_answer: CallbackAnswer) -> None:  # type: ignore[override]
+        try:
+            await super().answer(event, callback_answer)
+        except TelegramBadRequest as exc:
+            if not any(harmless in exc.message for harmless in HARMLESS_ANSWER_ERRORS):
+                raise
+
+
+class HonorRetryAfter(BaseRequestMiddleware):
+    """A 429 from the Bot API says how long to wait; aiogram does not retry by itself. Answers
+    Telegram waits for (pre-checkout, callbacks) wait briefly; other calls up to 30 s."""
+
+    ATTEMPTS = 3
+    URGENT = (AnswerPreCheckoutQuery, AnswerCallbackQuery)
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        limit = 2 if isinstance(method, self.URGENT) else 30
+        for attempt in range(1, self.ATTEMPTS + 1):
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                if attempt == self.ATTEMPTS or exc.retry_after > limit:
+                    raise
+                log.warning(
+                    "telegram_rate_limited",
+                    method=method.__api_method__,
+                    retry_after=exc.retry_after,
+                    attempt=attempt,
+                )
+                await asyncio.sleep(exc.retry_after)
+        raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,88 @@
+"""/promo <code>, and `/promo` or the "Promo-Code einlösen" button asking for the code, which
+the user sends as a reply. One text per outcome; a discount shows the plans at its price."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, ForceReply, Message, Update
+from psycopg_pool import AsyncConnectionPool
+
+from app.bot import keyboards
+from app.bot.callbacks import PROMO_OPEN
+from app.bot.texts import text, when
+from app.db import api as db_api
+from app.db import bot as db
+
+router = Router(name="promo")
+
+
+def _ask() -> tuple[str, ForceReply]:
+    return text("promo.ask"), ForceReply(input_field_placeholder=text("promo.placeholder"))
+
+
+def _is_answer_to_ask(message: Message) -> bool:
+    """A reply to the bot's own "send me your code" message: no state to keep between
+    updates, so any replica can take the answer."""
+    asked = message.reply_to_message
+    return bool(
+        asked and asked.from_user and asked.from_user.is_bot and asked.text == text("promo.ask")
+    )
+
+
+async def redeem(message: Message, code: str, update: Update, pool: AsyncConnectionPool) -> None:
+    user = message.from_user
+    assert user is not None
+    # The update id is the key: Telegram's redelivery of the same update replays the answer.
+    row = await db_api.redeem_promo_code(
+        pool, user_id=user.id, code=code, idempotency_key=f"tg-update:{update.update_id}"
+    )
+    assert row is not None
+    outcome = row["outcome"]
+    if outcome == "APPLIED":
+        await message.answer(text("redeem.APPLIED", until=when(row["premium_until"])))
+    elif outcome == "RESERVED":
+        await offer_discount(message, user.id, row["promo_redemption_id"], "redeem.RESERVED", pool)
+    elif outcome == "THROTTLED":
+        await message.answer(text("redeem.THROTTLED", until=when(row["blocked_until"])))
+    else:
+        await message.answer(text(f"redeem.{outcome}"))
+
+
+async def offer_discount(
+    message: Message, user_id: int, redemption_id: int, key: str, pool: AsyncConnectionPool
+) -> None:
+    """The discount CTA: every plan at the held price, and until when it is held."""
+    quotes = await db.quote_discount(pool, user_id=user_id, promo_redemption_id=redemption_id)
+    if not quotes:
+        await message.answer(text("redeem.no_plans"))
+        return
+    await message.answer(
+        text(key, percent=quotes[0]["discount_percent"], until=when(quotes[0]["reserved_until"])),
+        reply_markup=keyboards.discounted_plans(quotes, redemption_id),
+    )
+
+
+@router.message(Command("promo"))
+async def promo_command(
+    message: Message, command: CommandObject, event_update: Update, pool: AsyncConnectionPool
+) -> None:
+    if not (command.args or "").strip():
+        prompt, force_reply = _ask()
+        await message.answer(prompt, reply_markup=force_reply)
+        return
+    await redeem(message, command.args or "", event_update, pool)
+
+
+@router.message(F.text, _is_answer_to_ask)
+async def promo_reply(message: Message, event_update: Update, pool: AsyncConnectionPool) -> None:
+    await redeem(message, message.text or "", event_update, pool)
+
+
+@router.callback_query(F.data == PROMO_OPEN)
+async def promo_open(callback: CallbackQuery) -> None:
+    if callback.message is not None:
+        prompt, force_reply = _ask()
+        await callback.bot.send_message(  # type: ignore[union-attr]
+            callback.message.chat.id, prompt, reply_markup=force_reply
+        )

@@ -1,0 +1,272 @@
+"""Webhook smoke tests: real HTTP into /telegram/webhook, a real database, and the local Bot
+API sandbox for every call the bot makes (app/bot/sandbox.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from app.api.app import create_app
+from app.bot.callbacks import PlanChosen
+from app.bot.sandbox import Failure, Sandbox, create_sandbox_app
+from app.bot.webhook import WEBHOOK_PATH, BotConfig, sandbox_config
+from tests.conftest import Conn, _free_port, service_settings
+from tests.harness import ScratchDatabase
+
+REFUNDER = "f" * 40
+TOKENS = [{"name": "support-desk", "token": REFUNDER, "scopes": ["purchases:refund"]}]
+
+
+@dataclass
+class Chat:
+    sandbox: Sandbox
+    service_url: str
+    config: BotConfig
+
+    async def send(self, user_id: int, text: str, language: str = "de") -> list[dict[str, Any]]:
+        start = len(self.sandbox.calls)
+        delivery = await self.sandbox.deliver(self.sandbox.text_update(user_id, text, language))
+        assert delivery["status"] == 200, delivery
+        return self.sandbox.calls[start:]
+
+    async def press(self, user_id: int, data: str) -> list[dict[str, Any]]:
+        start = len(self.sandbox.calls)
+        delivery = await self.sandbox.deliver(self.sandbox.press_update(user_id, data))
+        assert delivery["status"] == 200, delivery
+        return self.sandbox.calls[start:]
+
+    async def pay(self, user_id: int) -> list[dict[str, Any]]:
+        start = len(self.sandbox.calls)
+        for delivery in await self.sandbox.pay(user_id):
+            assert delivery["status"] == 200, delivery
+        return self.sandbox.calls[start:]
+
+
+@pytest.fixture
+async def chat(database: ScratchDatabase) -> AsyncIterator[Chat]:
+    sandbox = Sandbox()
+    sandbox_runner = web.AppRunner(create_sandbox_app(sandbox))
+    await sandbox_runner.setup()
+    sandbox_port = _free_port()
+    await web.TCPSite(sandbox_runner, "127.0.0.1", sandbox_port).start()
+    config = sandbox_config(f"http://127.0.0.1:{sandbox_port}")
+    settings = service_settings(database, internal_api_tokens_json=json.dumps(TOKENS))
+    runner = web.AppRunner(create_app(settings, bot=config))
+    await runner.setup()
+    port = _free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    sandbox.webhook_url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
+    sandbox.webhook_secret = config.webhook_secret
+    try:
+        yield Chat(sandbox, f"http://127.0.0.1:{port}", config)
+    finally:
+        await runner.cleanup()
+        await sandbox_runner.cleanup()
+
+
+def _user() -> int:
+    return 7 * 10**12 + secrets.randbelow(10**9)
+
+
+def _sent(calls: list[dict[str, Any]], method: str = "sendMessage") -> list[dict[str, Any]]:
+    return [c["params"] for c in calls if c["method"] == method]
+
+
+def _buttons(params: dict[str, Any]) -> list[dict[str, str]]:
+    markup = params.get("reply_markup") or {}
+    return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def _code(staff: Conn, kind: str = "PERCENT_DISCOUNT", **extra: object) -> str:
+    code = "BOT" + secrets.token_hex(5).upper()
+    fields = {"p_discount_percent": 25} if kind == "PERCENT_DISCOUNT" else {"p_grant_days": 7}
+    fields.update(extra)  # type: ignore[arg-type]
+    args = ", ".join(f"{k} => %({k})s" for k in fields)
+    staff.execute(
+        f"SELECT api.create_promo_code(%(code)s, %(kind)s, 'bot test', {args})",
+        {"code": code, "kind": kind, **fields},
+    )
+    return code
+
+
+async def _buy(chat: Chat, user: int, data: str) -> list[dict[str, Any]]:
+    """Press a plan button, accept the terms if asked, pay the invoice."""
+    calls = await chat.press(user, data)
+    asked = [m for m in _sent(calls) if any("terms:" in b["callback_data"] for b in _buttons(m))]
+    if asked:
+        calls += await chat.press(user, _buttons(asked[0])[0]["callback_data"])
+    assert _sent(calls, "sendInvoice"), calls
+    return calls + await chat.pay(user)
+
+
+async def test_promo_discount_from_code_to_paid_premium(
+    chat: Chat, staff_conn: Conn, admin_conn: Conn
+) -> None:
+    code = _code(staff_conn, p_max_uses=10)
+    user = _user()
+    reply = _sent(await chat.send(user, f"/promo {code}"))
+    assert len(reply) == 1 and "25 % Rabatt" in reply[0]["text"]
+    buttons = _buttons(reply[0])
+    assert [b["text"] for b in buttons][0] == "30 Tage für 188 ⭐ statt 250 ⭐"
+    rid = PlanChosen.unpack(buttons[0]["callback_data"]).rid
+    assert rid > 0
+
+    calls = await _buy(chat, user, buttons[0]["callback_data"])
+    invoice = _sent(calls, "sendInvoice")[0]
+    assert invoice["currency"] == "XTR" and invoice["prices"] == [{"label": invoice["title"], "amount": 188}]
+    answers = _sent(calls, "answerPreCheckoutQuery")
+    assert [str(a["ok"]).lower() for a in answers] == ["true"]
+    confirmation = _sent(calls)[-1]["text"]
+    assert confirmation.startswith("💫 Danke für deinen Kauf! Dein Premium läuft bis ")
+
+    trail = admin_conn.execute(
+        "SELECT p.status, r.status AS redemption,"
+        " (SELECT sum(stars_delta) FROM billing.ledger l WHERE l.user_id = p.user_id"
+        "  AND l.kind = 'PURCHASE_PAYMENT') AS stars,"
+        " (SELECT sum(used) FROM promo.capacity_slots s WHERE s.promo_code_id = r.promo_code_id) AS used"
+        " FROM billing.purchases p JOIN promo.promo_redemptions r USING (promo_redemption_id)"
+        " WHERE p.user_id = %s",
+        (user,),
+    ).fetchall()
+    assert trail == [{"status": "PAID", "redemption": "CONSUMED", "stars": 188, "used": 1}]
+
+    # Telegram delivers the successful_payment update again: 200, no second credit.
+    payment = next(
+        u for u in _delivered(chat) if "successful_payment" in u.get("message", {})
+    )
+    again = await chat.sandbox.deliver(payment)
+    assert again["status"] == 200
+    credits = admin_conn.execute(
+        "SELECT count(*) AS n FROM billing.ledger WHERE user_id = %s AND kind = 'PURCHASE_PAYMENT'",
+        (user,),
+    ).fetchone()
+    assert credits == {"n": 1}
+
+
+def _delivered(chat: Chat) -> list[dict[str, Any]]:
+    return chat.sandbox.delivered
+
+
+async def test_referral_reward_is_granted_once_however_often_it_is_pressed(
+    chat: Chat, admin_conn: Conn
+) -> None:
+    referrer, referee = _user(), _user()
+    welcome = _sent(await chat.send(referrer, "/start"))[0]
+    match = re.search(r"start=(ref_[A-Z0-9]+)", welcome["text"])
+    assert match, welcome["text"]
+    registered = _sent(await chat.send(referee, f"/start {match.group(1)}"))[0]
+    assert "Du wurdest von einem Freund eingeladen" in registered["text"]
+
+    plan = next(b for b in _buttons(registered) if b["callback_data"].startswith("plan:"))
+    calls = await _buy(chat, referee, plan["callback_data"])
+    offer = next(m for m in _sent(calls) if int(m["chat_id"]) == referrer)
+    assert offer["text"].startswith("🎁")
+    premium = next(b for b in _buttons(offer) if b["callback_data"].endswith(":PREMIUM_DAYS"))
+
+    first = chat.sandbox.press_update(referrer, premium["callback_data"])
+    for update in (first, first):  # the same update delivered twice
+        assert (await chat.sandbox.deliver(update))["status"] == 200
+    calls = await chat.press(referrer, premium["callback_data"])  # and a second tap
+    edits = _sent(calls, "editMessageText")
+    assert edits == [] or edits[0]["text"].startswith("Belohnung gewählt: Premium")
+    grants = admin_conn.execute(
+        "SELECT count(*) AS n FROM billing.ledger WHERE user_id = %s AND kind = 'REFERRAL_PREMIUM'",
+        (referrer,),
+    ).fetchone()
+    assert grants == {"n": 1}
+    pressed = {
+        u["callback_query"]["id"] for u in chat.sandbox.delivered if "callback_query" in u
+        and u["callback_query"]["from"]["id"] == referrer
+    }
+    answered = {str(c["params"]["callback_query_id"]) for c in chat.sandbox.calls
+                if c["method"] == "answerCallbackQuery"}
+    assert pressed <= answered, "every callback query is answered"
+
+
+async def test_wrong_secret_malformed_update_and_unknown_command(chat: Chat) -> None:
+    url = chat.service_url + WEBHOOK_PATH
+    update = chat.sandbox.text_update(_user(), "/start")
+    async with aiohttp.ClientSession() as session:
+        for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+            async with session.post(url, json=update, headers=headers) as response:
+                assert response.status == 401
+                assert response.content_type == "application/problem+json"
+        secret = {"X-Telegram-Bot-Api-Secret-Token": chat.config.webhook_secret}
+        async with session.post(url, json={"update_id": "x", "message": 5}, headers=secret) as r:
+            assert r.status == 200
+    calls = await chat.send(_user(), "/gibtsnicht")
+    assert _sent(calls)[0]["text"].startswith("Das kann ich:")
+
+
+async def test_english_users_get_english_texts(chat: Chat) -> None:
+    calls = await chat.send(_user(), "/promo NOSUCHCODE1", language="en")
+    assert _sent(calls)[0]["text"] == "We don't know this promo code. Check the spelling."
+
+
+async def test_rate_limited_bot_api_call_is_retried_after_retry_after(chat: Chat) -> None:
+    chat.sandbox.failures["sendMessage"] = Failure(
+        429, "Too Many Requests: retry after 1", retry_after=1, times=1
+    )
+    calls = await chat.send(_user(), "/privacy")
+    sends = _sent(calls)
+    assert len(sends) == 2 and sends[1]["text"].startswith("Datenschutzhinweis")
+
+
+async def test_precheckout_refuses_a_wrong_amount_in_german(chat: Chat) -> None:
+    user = _user()
+    welcome = _sent(await chat.send(user, "/start"))[0]
+    plan = next(b for b in _buttons(welcome) if b["callback_data"].startswith("plan:"))
+    calls = await chat.press(user, plan["callback_data"])
+    calls += await chat.press(user, _buttons(_sent(calls)[0])[0]["callback_data"])  # terms
+    invoice = chat.sandbox.last_invoice(user)
+    assert invoice is not None
+    query = {"update_id": chat.sandbox.next_id(), "pre_checkout_query": {
+        "id": "q-wrong-amount", "from": {"id": user, "is_bot": False, "first_name": "T"},
+        "currency": "XTR", "total_amount": 1, "invoice_payload": invoice["invoice_payload"]}}
+    assert (await chat.sandbox.deliver(query))["status"] == 200
+    answer = next(c["params"] for c in chat.sandbox.calls
+                  if c["method"] == "answerPreCheckoutQuery"
+                  and c["params"]["pre_checkout_query_id"] == "q-wrong-amount")
+    assert str(answer["ok"]).lower() == "false"
+    assert answer["error_message"] == "Der Betrag stimmt nicht mit der Rechnung überein."
+
+
+async def test_refund_through_the_internal_api_is_idempotent(
+    chat: Chat, admin_conn: Conn
+) -> None:
+    user = _user()
+    welcome = _sent(await chat.send(user, "/start"))[0]
+    plan = next(b for b in _buttons(welcome) if b["callback_data"].startswith("plan:"))
+    await _buy(chat, user, plan["callback_data"])
+    purchase = admin_conn.execute(
+        "SELECT purchase_id FROM billing.purchases WHERE user_id = %s AND status = 'PAID'", (user,)
+    ).fetchone()
+    assert purchase is not None
+    url = f"{chat.service_url}/internal/purchases/{purchase['purchase_id']}/refund"
+    headers = {"Authorization": f"Bearer {REFUNDER}"}
+    async with aiohttp.ClientSession() as session:
+        for attempt in range(2):
+            async with session.post(url, json={"reason": "ticket 42"}, headers=headers) as r:
+                body = await r.json()
+                assert r.status == 200, body
+                assert body["outcome"] == "REFUNDED" and body["replayed"] is (attempt == 1)
+    refunds = [c for c in chat.sandbox.calls if c["method"] == "refundStarPayment"]
+    assert len(refunds) == 1, "a refunded purchase is not refunded with Telegram again"
+    status = admin_conn.execute(
+        "SELECT status FROM billing.purchases WHERE purchase_id = %s", (purchase["purchase_id"],)
+    ).fetchone()
+    assert status == {"status": "REFUNDED"}
+
+
+def test_callback_data_fits_telegrams_64_bytes() -> None:
+    assert len(PlanChosen(plan="premium_365d", rid=2**63 - 1).pack().encode()) <= 64
+    with pytest.raises(ValueError):
+        PlanChosen(plan="ä" * 40, rid=1).pack()  # umlauts are two bytes each

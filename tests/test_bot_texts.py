@@ -1,0 +1,69 @@
+"""Every outcome the bot can be told has a text in German and in English; every key the code
+uses exists in both catalogs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from app.bot.texts import LOCALES
+from tests.conftest import Conn
+
+CODE = Path(__file__).resolve().parent.parent / "app" / "bot"
+OUTCOMES = {
+    "precheckout": ["UNKNOWN_PAYLOAD", "OTHER_USER", "ALREADY_PAID", "CANCELLED", "WRONG_CURRENCY",
+                    "WRONG_AMOUNT", "PLAN_WITHDRAWN", "RESERVATION_EXPIRED"],
+    "payment": ["PAID", "MISMATCH", "DUPLICATE", "UNKNOWN_PURCHASE"],
+    "reward": ["PREMIUM_DAYS", "DISCOUNT", "NOT_YOURS", "NOT_FOUND", "CANCELLED"],
+    "referral": ["REGISTERED", "UNKNOWN_CODE", "SELF_REFERRAL", "ALREADY_REFERRED", "ALREADY_PAID",
+                 "CYCLE"],
+    "delete": ["DELETED", "NOTHING_STORED"],
+    "terms": ["OUTDATED"],
+}
+
+
+def _catalog(language: str) -> dict[str, str]:
+    with (LOCALES / language / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        return {str(m.id): str(m.string) for m in read_po(handle) if m.id}
+
+
+def _redeem_outcomes(conn: Conn) -> list[str]:
+    """From the attempt log's CHECK: the vocabulary as the database enforces it."""
+    row = conn.execute(
+        "SELECT pg_get_constraintdef(c.oid) AS def FROM pg_constraint c"
+        " WHERE c.conrelid = 'promo.promo_attempts'::regclass AND c.contype = 'c'"
+        " AND pg_get_constraintdef(c.oid) LIKE 'CHECK ((outcome = ANY%'"
+    ).fetchone()
+    assert row is not None
+    return re.findall(r"'([A-Z_]+)'", str(row["def"]))
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_every_outcome_has_a_text(language: str, admin_conn: Conn) -> None:
+    catalog = _catalog(language)
+    wanted = [f"redeem.{o}" for o in _redeem_outcomes(admin_conn)]
+    wanted += [f"{family}.{o}" for family, outcomes in OUTCOMES.items() for o in outcomes]
+    missing = [key for key in wanted if not catalog.get(key) or catalog[key] == key]
+    assert missing == []
+
+
+def test_every_key_in_the_code_is_in_both_catalogs() -> None:
+    used = set()
+    for path in CODE.rglob("*.py"):
+        used |= set(re.findall(r'text\(\s*"([a-z_]+(?:\.[A-Za-z_]+)?)"', path.read_text()))
+    assert len(used) > 30
+    for language in ("de", "en"):
+        catalog = _catalog(language)
+        assert sorted(k for k in used if not catalog.get(k)) == [], language
+
+
+def test_both_catalogs_have_the_same_keys_and_placeholders() -> None:
+    german, english = _catalog("de"), _catalog("en")
+    assert german.keys() == english.keys()
+    for key in german:
+        assert set(re.findall(r"\{(\w+)\}", german[key])) == set(
+            re.findall(r"\{(\w+)\}", english[key])
+        ), key
