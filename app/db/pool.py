@@ -1,12 +1,21 @@
 """The app's connection pool: role starpass_app, autocommit (each api call is its own
-transaction), and `promo.pepper` set on every connection for the hashing functions."""
+transaction), `promo.pepper` set on every connection for the hashing functions, and
+timestamps Python cannot hold loaded as strings (app/db/timestamps.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from app.config import Settings
+from app.db import timestamps
 from app.db.cluster import app_url
+
+
+async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+    timestamps.register(conn)
 
 
 def create_pool(settings: Settings, conninfo: str | None = None) -> AsyncConnectionPool:
@@ -20,6 +29,7 @@ def create_pool(settings: Settings, conninfo: str | None = None) -> AsyncConnect
         max_size=settings.starpass_db_pool_max,
         kwargs=kwargs,
         check=AsyncConnectionPool.check_connection,
+        configure=_configure,
         # While the database is down, calls fail fast (503) instead of queueing for 30 s.
         timeout=3.0,
         open=False,
