@@ -1,19 +1,28 @@
 """The service's connection pools, one per database role it acts as (starpass_app for what
 users trigger, starpass_admin for the admin API): autocommit (each api call is its own
-transaction), and `promo.pepper` set on every connection for the hashing functions."""
+transaction), `promo.pepper` set on every connection for the hashing functions, and
+timestamps Python cannot hold loaded as strings (app/db/timestamps.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from app.config import Settings
+from app.db import timestamps
 from app.db.cluster import ADMIN_ROLE, APP_ROLE, role_url
+
+
+async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+    timestamps.register(conn)
 
 
 def create_pool(
     settings: Settings, conninfo: str | None = None, role: str = APP_ROLE
 ) -> AsyncConnectionPool:
-    kwargs: dict[str, object] = {"autocommit": True, "application_name": f"{role}"}
+    kwargs: dict[str, object] = {"autocommit": True, "application_name": role}
     if pepper_options := settings.pepper_options():
         # In the startup packet, not a statement: statement logging never sees the pepper.
         kwargs["options"] = pepper_options
@@ -28,6 +37,7 @@ def create_pool(
         max_size=sizes[1],
         kwargs=kwargs,
         check=AsyncConnectionPool.check_connection,
+        configure=_configure,
         # While the database is down, calls fail fast (503) instead of queueing for 30 s.
         timeout=3.0,
         open=False,

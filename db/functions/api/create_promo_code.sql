@@ -47,6 +47,8 @@ BEGIN
     PERFORM ops.check_argument(p_per_user_limit BETWEEN 1 AND least(1000, coalesce(p_max_uses, 1000)),
         'p_per_user_limit', format('per_user_limit %s is outside 1 to min(1000, max_uses)', p_per_user_limit),
         NULL);
+    PERFORM ops.check_timestamp(p_starts_at, 'p_starts_at');
+    PERFORM ops.check_timestamp(p_ends_at, 'p_ends_at');
     PERFORM ops.check_argument(p_ends_at IS NULL OR (p_ends_at > v_starts_at AND p_ends_at > v_now),
         'p_ends_at', format('ends_at %s must lie after starts_at %s and in the future', p_ends_at, v_starts_at),
         NULL);
@@ -107,4 +109,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION api.create_promo_code(text, text, text, integer, integer, integer, integer, timestamptz, timestamptz, text, text) IS
-    'Creates a campaign for one code (stored only as its HMAC); validates every field (SP422), refuses a code in use (SPDUP), audits; returns promo_code_id.';
+    'Creates a campaign for one code (stored only as its HMAC); validates every field (SP422; timestamps within ops.timestamp_range()), refuses a code in use (SPDUP), audits; returns promo_code_id.';
