@@ -78,6 +78,7 @@ def create_app(settings: Settings, pool: AsyncConnectionPool | None = None) -> w
     )
     app[SETTINGS] = settings
     app[POOL] = pool or create_pool(settings)
+    app[health.PEPPER_STATE] = health.PepperState()
     app.add_routes(health.routes)
     app.add_routes(promo.routes)
     app.add_routes(metrics.routes)

@@ -12,6 +12,7 @@ SELECT functions_are('api', ARRAY[
     'cancel_abandoned_purchases',
     'check_invariants',
     'check_job_health',
+    'check_pepper',
     'choose_referral_reward',
     'claim_alerts',
     'complete_purchase',
