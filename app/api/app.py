@@ -84,6 +84,7 @@ def create_app(
     app[SETTINGS] = settings
     app[POOL] = pool or create_pool(settings)
     app[ADMIN_POOL] = admin_pool or create_pool(settings, role=ADMIN_ROLE)
+    app[health.PEPPER_STATE] = health.PepperState()
     app.add_routes(health.routes)
     app.add_routes(promo.routes)
     app.add_routes(metrics.routes)

@@ -15,10 +15,11 @@ from psycopg import sql
 from pydantic import ValidationError
 
 from app import jobs as app_jobs
-from app.config import Settings, get_settings
+from app.config import Settings, describe_settings_error, get_settings
 from app.db import cluster as db_cluster
 from app.db.cluster import APP_DATABASE, LOGIN_ROLES, Cluster, ClusterError, libpq_environment
 from app.db.migrate import migrate
+from app.db.pepper import MISMATCH_MESSAGE, check_at_start
 from app.logs import configure_logging, get_logger
 
 
@@ -28,7 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = get_settings()
     except ValidationError as exc:
-        print(f"starpass: invalid configuration:\n{exc}", file=sys.stderr)
+        # One line per environment variable with the reason; never a value (it may be secret).
+        lines = describe_settings_error(exc)
+        print("starpass: invalid configuration:", *lines, sep="\n  ", file=sys.stderr)
         return 2
     try:
         result: int = args.handler(settings, args)
@@ -232,6 +235,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     configure_logging(settings.starpass_log_level)
     if settings.promo_secret_pepper is None:
         print("starpass: PROMO_SECRET_PEPPER is not set (at least 32 bytes)", file=sys.stderr)
+        return 2
+    check = check_at_start(settings)  # None: the database is unreachable, /readyz reports it
+    if check is not None and not check.ok:
+        print(f"starpass: refusing to start: {MISMATCH_MESSAGE}", file=sys.stderr)
         return 2
     log = get_logger("app.server")
     log.info("server_listening", url=f"http://{args.host}:{args.port}")

@@ -19,13 +19,18 @@ async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
     timestamps.register(conn)
 
 
-def create_pool(
-    settings: Settings, conninfo: str | None = None, role: str = APP_ROLE
-) -> AsyncConnectionPool:
+def connection_kwargs(settings: Settings, role: str = APP_ROLE) -> dict[str, object]:
+    """How every app connection is opened, pooled or not."""
     kwargs: dict[str, object] = {"autocommit": True, "application_name": role}
     if pepper_options := settings.pepper_options():
         # In the startup packet, not a statement: statement logging never sees the pepper.
         kwargs["options"] = pepper_options
+    return kwargs
+
+
+def create_pool(
+    settings: Settings, conninfo: str | None = None, role: str = APP_ROLE
+) -> AsyncConnectionPool:
     sizes = (
         (0, settings.starpass_admin_pool_max)
         if role == ADMIN_ROLE
@@ -35,7 +40,7 @@ def create_pool(
         conninfo or role_url(settings, role),
         min_size=sizes[0],
         max_size=sizes[1],
-        kwargs=kwargs,
+        kwargs=connection_kwargs(settings, role),
         check=AsyncConnectionPool.check_connection,
         configure=_configure,
         # While the database is down, calls fail fast (503) instead of queueing for 30 s.
