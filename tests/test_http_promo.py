@@ -368,7 +368,9 @@ async def test_the_internal_referral_campaign_is_refused_and_left_alone(
     found = admin_conn.execute("SELECT referral.discount_campaign_id() AS id").fetchone()
     assert found is not None
     cid = found["id"]
-    snapshot = "SELECT row_to_json(c)::text AS row FROM promo.promo_codes AS c WHERE promo_code_id = %s"
+    snapshot = (
+        "SELECT row_to_json(c)::text AS row FROM promo.promo_codes AS c WHERE promo_code_id = %s"
+    )
     before = admin_conn.execute(snapshot, (cid,)).fetchone()
     audits = _status_audits(admin_conn, cid)
     for target in ("PAUSED", "ACTIVE"):

@@ -193,9 +193,7 @@ def test_users_retrying_their_own_code_are_not_guessing(
     _, code, cid = _guarded_campaign(admin_conn)
     users = [next(_user_ids) for _ in range(10)]
     assert [_redeem(app_conn, user, code) for user in users] == ["APPLIED"] * 10
-    results = run_together(
-        database.app_url, 50, lambda conn, i: _redeem(conn, users[i % 10], code)
-    )
+    results = run_together(database.app_url, 50, lambda conn, i: _redeem(conn, users[i % 10], code))
     assert Counter(results) == {"ALREADY_REDEEMED": 50}
     assert _after_guard(admin_conn, cid) == ("ACTIVE", 0)
 
