@@ -88,7 +88,7 @@ def test_pg_cron_runs_the_jobs_and_health_reports_failures(
         assert stale == [{"job": "never_runs"}]
         # /metrics: an age only for a job that has succeeded; job_never_succeeded for every job.
         figures = {
-            (str(r["metric"]), str(r["label"])): r["value"]
+            (str(r["metric"]), str(r["label"])): float(str(r["value"]))
             for r in app.execute("SELECT * FROM api.get_ops_metrics()").fetchall()
         }
         assert figures[("job_never_succeeded", "expire_promo_reservations")] == 0
