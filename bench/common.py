@@ -3,6 +3,10 @@ with a migrated database, and the pepper the benchmarks hash codes with."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import psycopg
+
 from app.config import Settings
 from app.db.cluster import Cluster
 from tests.harness import ScratchDatabase, create_database, throwaway_cluster
@@ -20,3 +24,24 @@ def start_durable(prefix: str) -> tuple[Cluster, ScratchDatabase]:
     except BaseException:
         cluster.destroy()
         raise
+
+
+def insert_single_use_codes(
+    conn: psycopg.Connection[Any], campaign: str, code: str, count: int
+) -> None:
+    """`count` single-use PREMIUM_GRANT campaigns with the codes `<code>1` .. `<code><count>`,
+    written set-based as the owner (what api.create_promo_code writes, minus one audit row
+    each); the connection has promo.pepper set."""
+    conn.execute(
+        "INSERT INTO promo.promo_codes (campaign, code_hash, pepper_id, kind, grant_days,"
+        " max_uses, per_user_limit, starts_at, created_at, created_by, updated_at)"
+        " SELECT %s, promo.hmac(%s || i, promo.pepper()), promo.pepper_id(promo.pepper()),"
+        " 'PREMIUM_GRANT', 30, 1, 1, now(), now(), 'bench', now()"
+        " FROM generate_series(1, %s) AS i",
+        (campaign, code, count),
+    )
+    conn.execute(
+        "INSERT INTO promo.capacity_slots (promo_code_id, slot_no, capacity)"
+        " SELECT promo_code_id, 0, 1 FROM promo.promo_codes WHERE campaign = %s",
+        (campaign,),
+    )

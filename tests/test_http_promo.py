@@ -355,3 +355,29 @@ async def test_the_16_status_transitions(client: Client, admin_conn: Conn) -> No
         f"/internal/promo/campaigns/{cid}/status", json={"status": "ACTIVE"}, headers=auth(ADMIN)
     )
     assert late.status == 409 and "past its end" in (await late.json())["detail"]
+
+
+async def test_the_internal_referral_campaign_is_refused_and_left_alone(
+    client: Client, admin_conn: Conn
+) -> None:
+    found = admin_conn.execute("SELECT referral.discount_campaign_id() AS id").fetchone()
+    assert found is not None
+    cid = found["id"]
+    snapshot = (
+        "SELECT row_to_json(c)::text AS row FROM promo.promo_codes AS c WHERE promo_code_id = %s"
+    )
+    before = admin_conn.execute(snapshot, (cid,)).fetchone()
+    audits = _status_audits(admin_conn, cid)
+    for target in ("PAUSED", "ACTIVE"):
+        response = await client.post(
+            f"/internal/promo/campaigns/{cid}/status",
+            json={"status": target, "reason": "try"},
+            headers=auth(ADMIN),
+        )
+        assert response.status == 409, (target, await response.text())
+        problem = await response.json()
+        assert problem["code"] == "conflict" and "internal" in problem["detail"], problem
+    got = await client.get(f"/internal/promo/campaigns/{cid}", headers=auth(ADMIN))
+    assert got.status == 404 and (await got.json())["code"] == "not_found"
+    assert admin_conn.execute(snapshot, (cid,)).fetchone() == before, "nothing changed"
+    assert _status_audits(admin_conn, cid) == audits, "nothing audited"

@@ -53,7 +53,8 @@ class Metrics:
         )
         self.ops = Gauge(
             "starpass_ops",
-            "Database figures: alert_outbox_backlog{state}, job_seconds_since_success{job}",
+            "Database figures: alert_outbox_backlog{state}, job_never_succeeded{job},"
+            " job_seconds_since_success{job} (only for a job that has succeeded)",
             ["metric", "label"],
             registry=self.registry,
         )
