@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import psycopg
 from aiohttp import web
 
-from app.api.keys import POOL
-from app.api.problems import problem
+from app.api.errors import database_unavailable
+from app.api.keys import PROBE
 
-READINESS_TIMEOUT_SECONDS = 2.0
 routes = web.RouteTableDef()
 
 
@@ -19,14 +17,10 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
-    try:
-        async with request.app[POOL].connection(timeout=READINESS_TIMEOUT_SECONDS) as conn:
-            await conn.execute("SELECT 1")
-    except psycopg.Error:  # also the pool's PoolTimeout, and PoolClosed during shutdown
-        return problem(
-            503,
-            "database_unavailable",
-            "The database is not reachable; the service recovers by itself when it is back.",
-            headers={"Retry-After": "5"},
+    # The probe's own connection, not the pool: a saturated pool is load, not an outage, and a
+    # load balancer that drops this instance for it would push its load onto the others.
+    if not await request.app[PROBE].reachable():
+        return database_unavailable(
+            "The database is not reachable; the service recovers by itself when it is back."
         )
     return web.json_response({"status": "ready"})
