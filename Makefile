@@ -46,3 +46,4 @@ bench: setup
 	@$(PYTHON) -m bench.promo
 	@$(PYTHON) -m bench.jobs
 	@$(PYTHON) -m bench.http
+	@$(PYTHON) -m bench.overload

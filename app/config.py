@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     # How long a request waits for a pool connection before `503 overloaded`; at most this many
     # wait at once (0: no bound), the rest are refused at once (docs/runbooks/database.md).
     starpass_db_pool_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
-    starpass_db_pool_max_waiting: int = Field(default=200, ge=0)
+    starpass_db_pool_max_waiting: int = Field(default=1000, ge=0)
     # A request body must arrive within this time (408 otherwise).
     starpass_http_body_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     # An idle keep-alive connection is closed after this time; it also bounds how long a client

@@ -125,5 +125,5 @@ async def _pool_lifecycle(app: web.Application) -> AsyncIterator[None]:
     log.info("server_started", pool_min=pool.min_size, pool_max=pool.max_size)
     yield
     await pool.close()
-    await app[PROBE].close()
+    app[PROBE].close()
     log.info("server_stopped")

@@ -13,7 +13,7 @@ from psycopg_pool import AsyncConnectionPool
 from app.config import Settings
 from app.db.cluster import app_url
 
-PROBE_TIMEOUT_SECONDS = 2.0
+PROBE_TIMEOUT_SECONDS = 2
 # Callers within this time of the last check share its answer: under load, one check a second.
 PROBE_TTL_SECONDS = 1.0
 
@@ -45,39 +45,54 @@ def create_pool(settings: Settings, conninfo: str | None = None) -> AsyncConnect
 class DatabaseProbe:
     """Is PostgreSQL answering? Asked over a connection of its own, never a pool's, so a
     saturated pool does not look like an outage (to `/readyz`, or when a pool wait times out).
-    One check at a time; callers within PROBE_TTL_SECONDS of a check share its answer."""
+    One check at a time: callers during a check share its answer, and callers within `max_age`
+    of the last check get that one (under load, one check a second)."""
 
     def __init__(self, settings: Settings, conninfo: str | None = None) -> None:
         self._conninfo = conninfo or app_url(settings)
         self._kwargs = _connection_kwargs(settings, "starpass-probe")
-        self._conn: psycopg.AsyncConnection[tuple[object, ...]] | None = None
-        self._lock = asyncio.Lock()
-        self._checked_at = -PROBE_TTL_SECONDS
+        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._checking: asyncio.Future[bool] | None = None
+        self._checked_at = float("-inf")
         self._reachable = False
 
-    async def reachable(self) -> bool:
-        async with self._lock:
-            if time.monotonic() - self._checked_at >= PROBE_TTL_SECONDS:
-                self._reachable = await self._check()
-                self._checked_at = time.monotonic()
+    async def reachable(self, max_age: float = PROBE_TTL_SECONDS) -> bool:
+        if time.monotonic() - self._checked_at < max_age:
             return self._reachable
+        if self._checking is None:
+            self._checking = asyncio.ensure_future(self._check_once())
+        # Shielded: a caller that gives up does not cancel the check the others wait for.
+        return await asyncio.shield(self._checking)
+
+    async def _check_once(self) -> bool:
+        try:
+            self._reachable = await self._check()
+            self._checked_at = time.monotonic()
+            return self._reachable
+        finally:
+            self._checking = None
 
     async def _check(self) -> bool:
+        # In a thread, with libpq's own timeouts: a busy event loop (thousands of requests in
+        # flight) delays the answer but cannot turn it into a false "unreachable".
+        return await asyncio.to_thread(self._check_in_thread)
+
+    def _check_in_thread(self) -> bool:
         try:
-            async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
-                if self._conn is None or self._conn.closed:
-                    self._conn = await psycopg.AsyncConnection.connect(
-                        self._conninfo,
-                        connect_timeout=int(PROBE_TIMEOUT_SECONDS),
-                        **self._kwargs,  # type: ignore[arg-type]
-                    )
-                await self._conn.execute("SELECT 1")
+            if self._conn is None or self._conn.closed:
+                self._conn = psycopg.connect(
+                    self._conninfo,
+                    connect_timeout=PROBE_TIMEOUT_SECONDS,
+                    tcp_user_timeout=PROBE_TIMEOUT_SECONDS * 1000,  # ms; an unanswered query
+                    **self._kwargs,  # type: ignore[arg-type]
+                )
+            self._conn.execute("SELECT 1")
             return True
-        except (psycopg.Error, OSError, TimeoutError):
-            await self.close()
+        except psycopg.Error:
+            self.close()
             return False
 
-    async def close(self) -> None:
+    def close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            await conn.close()
+            conn.close()
