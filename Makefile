@@ -54,3 +54,4 @@ bench: setup
 	@$(PYTHON) -m bench.create
 	@$(PYTHON) -m bench.jobs
 	@$(PYTHON) -m bench.http
+	@$(PYTHON) -m bench.overload

@@ -18,6 +18,7 @@ MIN_PEPPER_DISTINCT_CHARS = (
     8  # catches placeholders ("x" * 32, spaces); any generated secret passes
 )
 MIN_TOKEN_CHARS = 32
+# The scopes a token in INTERNAL_API_TOKENS_JSON may carry.
 KNOWN_SCOPES = frozenset({"promo:redeem", "promo:admin", "metrics"})
 # What a scope name looks like; anything else in `scopes` may be a misplaced secret: not shown.
 _SCOPE_NAME = re.compile(r"^[a-z][a-z_]{0,31}(:[a-z_]{1,32})?$")
@@ -83,6 +84,15 @@ class Settings(BaseSettings):
     starpass_db_pool_min: int = Field(default=1, ge=0)
     starpass_db_pool_max: int = Field(default=10, ge=1)
     starpass_admin_pool_max: int = Field(default=3, ge=1)
+    # How long a request waits for a pool connection before `503 overloaded`; at most this many
+    # wait at once (0: no bound), the rest are refused at once (docs/runbooks/database.md).
+    starpass_db_pool_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    starpass_db_pool_max_waiting: int = Field(default=1000, ge=0)
+    # A request body must arrive within this time (408 otherwise).
+    starpass_http_body_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # An idle keep-alive connection is closed after this time; it also bounds how long a client
+    # may take from connecting to sending its request line and headers (slow clients).
+    starpass_http_keepalive_timeout_seconds: float = Field(default=75.0, gt=0, le=3600)
     starpass_log_level: str = "INFO"
 
     @field_validator("promo_secret_pepper", "promo_secret_pepper_previous")

@@ -3,11 +3,18 @@ with a migrated database, and the pepper the benchmarks hash codes with."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 
-from app.config import Settings
+from app.config import PROJECT_ROOT, Settings
 from app.db.cluster import Cluster
 from tests.harness import ScratchDatabase, create_database, throwaway_cluster
 
@@ -45,3 +52,37 @@ def insert_single_use_codes(
         " SELECT promo_code_id, 0, 1 FROM promo.promo_codes WHERE campaign = %s",
         (campaign,),
     )
+
+
+@contextmanager
+def serving(
+    db: ScratchDatabase, port: int, tokens: list[dict[str, object]], **env: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`starpass serve` on 127.0.0.1:port against `db`, ready (`/readyz` 200) when yielded;
+    `env` adds settings (STARPASS_DB_POOL_MAX=...). Stopped with SIGTERM afterwards."""
+    server = subprocess.Popen(
+        [str(PROJECT_ROOT / ".venv" / "bin" / "starpass"), "serve", "--port", str(port)],
+        env={
+            **os.environ,
+            "DATABASE_URL": db.app_url,
+            "PROMO_SECRET_PEPPER": PEPPER,
+            "INTERNAL_API_TOKENS_JSON": json.dumps(tokens),
+            "STARPASS_LOG_LEVEL": "WARNING",
+            **env,
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("starpass serve did not become ready")
+        yield server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

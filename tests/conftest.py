@@ -20,6 +20,7 @@ from psycopg.rows import dict_row
 from pydantic import SecretStr
 
 from app.api.app import AccessLogger, create_app
+from app.api.server import listening
 from app.config import PROJECT_ROOT, Settings
 from app.db.cluster import Cluster
 from tests.harness import (
@@ -145,30 +146,28 @@ def live_server(database: ScratchDatabase) -> Iterator[str]:
                 {
                     "name": "schemathesis",
                     "token": LIVE_TOKEN,
-                    "scopes": ["promo:admin", "promo:redeem"],
+                    "scopes": ["promo:admin", "promo:redeem", "metrics"],
                 }
             ]
         ),
     )
     port = _free_port()
     loop = asyncio.new_event_loop()
-    runner = web.AppRunner(create_app(settings))
+    stop = asyncio.Event()
     started = threading.Event()
 
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-        started.set()
-        loop.run_forever()
+    async def serve() -> None:
+        # The runner `starpass serve` uses, so aiohttp's own errors are answered as there.
+        async with listening(create_app(settings), settings, "127.0.0.1", port):
+            started.set()
+            await stop.wait()
 
-    thread = threading.Thread(target=run, daemon=True)
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
     thread.start()
     assert started.wait(30)
     yield f"http://127.0.0.1:{port}"
-    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+    loop.call_soon_threadsafe(stop.set)
+    thread.join(30)
 
 
 def connect(url: str) -> Conn:

@@ -22,10 +22,12 @@ from tests.harness import ScratchDatabase
 ADMIN = "a" * 40
 REDEEM = "r" * 40
 SUPPORT = "s" * 40
+METRICS = "m" * 40
 TOKENS = [
     {"name": "ops-console", "token": ADMIN, "scopes": ["promo:admin", "promo:redeem"]},
     {"name": "bot-backend", "token": REDEEM, "scopes": ["promo:redeem"]},
     {"name": "support-tool", "token": SUPPORT, "scopes": ["promo:admin"]},
+    {"name": "prometheus", "token": METRICS, "scopes": ["metrics"]},
 ]
 Client = TestClient[web.Request, web.Application]
 
@@ -262,7 +264,7 @@ async def test_metrics(client: Client) -> None:
         headers=auth(REDEEM),
     )
     await client.get("/internal/promo/campaigns/12345678", headers=auth(ADMIN))
-    response = await client.get("/metrics")
+    response = await client.get("/metrics", headers=auth(METRICS))
     assert response.status == 200
     text = await response.text()
     assert 'starpass_redemptions_total{outcome="APPLIED",replayed="false"}' in text

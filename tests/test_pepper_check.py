@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
+from app.api import server
 from app.api.health import PEPPER_STATE
 from app.cli.main import main
 from app.config import PROJECT_ROOT, Settings, get_settings
@@ -153,7 +154,11 @@ def test_serve_starts_while_the_database_is_unreachable(
     monkeypatch.setenv("DATABASE_URL", f"postgresql://nobody@127.0.0.1:{closed_port}/none")
     monkeypatch.setenv("PROMO_SECRET_PEPPER", PEPPER_B)
     started: list[web.Application] = []
-    monkeypatch.setattr(web, "run_app", lambda app, **_: started.append(app))
+
+    async def serve(app: web.Application, *args: object) -> None:
+        started.append(app)
+
+    monkeypatch.setattr(server, "serve", serve)
     get_settings.cache_clear()
     try:
         assert check_at_start(get_settings()) is None

@@ -133,5 +133,8 @@ async def test_readyz_recovers_after_the_pool_gave_up_reconnecting(own_cluster: 
         assert (await client.get("/readyz")).status == 503
         await asyncio.to_thread(own_cluster.start)
         assert await _status_within(client, "/readyz", 200, 30) == 200
+        # /readyz asks over a connection of its own: the pool itself serves again too.
+        async with pool.connection(timeout=30) as conn:
+            await conn.execute("SELECT 1")
     finally:
         await client.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass
@@ -9,7 +10,8 @@ from dataclasses import dataclass
 import psycopg
 from aiohttp import web
 
-from app.api.keys import POOL
+from app.api.errors import database_unavailable
+from app.api.keys import POOL, PROBE
 from app.api.problems import problem
 from app.db import pepper
 from app.db.pepper import PepperCheck
@@ -49,21 +51,20 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
-    state = request.app[PEPPER_STATE]
-    try:
-        async with request.app[POOL].connection(timeout=READINESS_TIMEOUT_SECONDS) as conn:
-            now = time.monotonic()
-            if state.due(now):
-                state.record(await pepper.check(conn), now)
-            else:
-                await conn.execute("SELECT 1")
-    except psycopg.Error:  # also the pool's PoolTimeout, and PoolClosed during shutdown
-        return problem(
-            503,
-            "database_unavailable",
-            "The database is not reachable; the service recovers by itself when it is back.",
-            headers={"Retry-After": "5"},
+    # The probe's own connection, not the pool: a saturated pool is load, not an outage, and a
+    # load balancer that drops this instance for it would push its load onto the others.
+    if not await request.app[PROBE].reachable(max_age=0):  # a fresh answer (or one under way)
+        return database_unavailable(
+            "The database is not reachable; the service recovers by itself when it is back."
         )
+    state = request.app[PEPPER_STATE]
+    now = time.monotonic()
+    if state.due(now):
+        # A busy pool (or a database gone since the probe) keeps the last answer; the next
+        # probe checks again.
+        with contextlib.suppress(psycopg.Error):
+            async with request.app[POOL].connection(timeout=READINESS_TIMEOUT_SECONDS) as conn:
+                state.record(await pepper.check(conn), now)
     if state.result is not None and not state.result.ok:
         # Not transient: the process must be restarted with the right pepper (no Retry-After).
         return problem(503, "pepper_mismatch", pepper.MISMATCH_MESSAGE)

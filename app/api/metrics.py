@@ -17,6 +17,7 @@ from prometheus_client import (
 )
 from psycopg.rows import dict_row
 
+from app.api.auth import requires
 from app.api.keys import POOL
 from app.api.problems import Handler
 from app.logs import get_logger
@@ -87,6 +88,7 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/metrics")
+@requires("metrics")  # a bearer token with the `metrics` scope: the figures are not public
 async def metrics(request: web.Request) -> web.Response:
     m = request.app[METRICS]
     stats = request.app[POOL].get_stats()
