@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.libpq import libpq_option
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-MIN_PEPPER_BYTES = 32
+MIN_PEPPER_BYTES = 32  # whitespace not counted
+MIN_PEPPER_DISTINCT_CHARS = (
+    8  # catches placeholders ("x" * 32, spaces); any generated secret passes
+)
 MIN_TOKEN_CHARS = 32
+# The scopes a token in INTERNAL_API_TOKENS_JSON may carry.
+KNOWN_SCOPES = frozenset({"promo:redeem", "promo:admin", "metrics"})
+# What a scope name looks like; anything else in `scopes` may be a misplaced secret: not shown.
+_SCOPE_NAME = re.compile(r"^[a-z][a-z_]{0,31}(:[a-z_]{1,32})?$")
+_VALUE_ERROR_PREFIX = "Value error, "
 
 
 class ApiToken(BaseModel):
     """One internal API caller: its name becomes the audit actor."""
+
+    # Validation errors never echo the input: it may be the token.
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
     token: SecretStr
@@ -27,13 +39,29 @@ class ApiToken(BaseModel):
     @classmethod
     def _long_enough(cls, value: SecretStr) -> SecretStr:
         if len(value.get_secret_value()) < MIN_TOKEN_CHARS:
-            raise ValueError(f"token must be at least {MIN_TOKEN_CHARS} characters")
+            raise ValueError(f"a token must be at least {MIN_TOKEN_CHARS} characters")
+        return value
+
+    @field_validator("scopes")
+    @classmethod
+    def _known_scopes(cls, value: frozenset[str]) -> frozenset[str]:
+        unknown = value - KNOWN_SCOPES
+        if unknown:
+            shown = sorted(
+                s if _SCOPE_NAME.match(s) else "(not shown: no scope name)" for s in unknown
+            )
+            raise ValueError(
+                f"unknown scope {', '.join(shown)}; known: {', '.join(sorted(KNOWN_SCOPES))}"
+            )
         return value
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=PROJECT_ROOT / ".env", env_file_encoding="utf-8", extra="ignore"
+        env_file=PROJECT_ROOT / ".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        hide_input_in_errors=True,  # errors name the variable, never its value
     )
 
     # Application database (role starpass_app). Unset: the embedded cluster.
@@ -56,6 +84,15 @@ class Settings(BaseSettings):
     starpass_db_pool_min: int = Field(default=1, ge=0)
     starpass_db_pool_max: int = Field(default=10, ge=1)
     starpass_admin_pool_max: int = Field(default=3, ge=1)
+    # How long a request waits for a pool connection before `503 overloaded`; at most this many
+    # wait at once (0: no bound), the rest are refused at once (docs/runbooks/database.md).
+    starpass_db_pool_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    starpass_db_pool_max_waiting: int = Field(default=1000, ge=0)
+    # A request body must arrive within this time (408 otherwise).
+    starpass_http_body_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # An idle keep-alive connection is closed after this time; it also bounds how long a client
+    # may take from connecting to sending its request line and headers (slow clients).
+    starpass_http_keepalive_timeout_seconds: float = Field(default=75.0, gt=0, le=3600)
     starpass_log_level: str = "INFO"
 
     # The Telegram bot (mounted on `starpass serve` at /telegram/webhook). Without a token,
@@ -69,9 +106,19 @@ class Settings(BaseSettings):
 
     @field_validator("promo_secret_pepper", "promo_secret_pepper_previous")
     @classmethod
-    def _pepper_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value().encode()) < MIN_PEPPER_BYTES:
-            raise ValueError(f"a pepper must be at least {MIN_PEPPER_BYTES} bytes")
+    def _pepper_strong_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return value
+        pepper = value.get_secret_value()
+        if len("".join(pepper.split()).encode()) < MIN_PEPPER_BYTES:
+            raise ValueError(
+                f"a pepper must be at least {MIN_PEPPER_BYTES} bytes, whitespace not counted"
+            )
+        if len({c for c in pepper if not c.isspace()}) < MIN_PEPPER_DISTINCT_CHARS:
+            raise ValueError(
+                f"a pepper needs at least {MIN_PEPPER_DISTINCT_CHARS} different characters"
+                " (this looks like a placeholder)"
+            )
         return value
 
     def pepper_options(self) -> str:
@@ -94,22 +141,59 @@ class Settings(BaseSettings):
 
     @staticmethod
     def parse_tokens(raw: str) -> list[ApiToken]:
+        """The tokens, or a ValueError that describes every bad entry without any value."""
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"INTERNAL_API_TOKENS_JSON is not valid JSON: {exc.msg}") from None
+            # exc.msg and the position only: str(exc) is fine too, but never the document.
+            raise ValueError(
+                f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            ) from None
         if not isinstance(data, list):
-            raise ValueError("INTERNAL_API_TOKENS_JSON must be a JSON array of tokens")
-        tokens = [ApiToken.model_validate(item) for item in data]
+            raise ValueError("must be a JSON array of tokens")
+        tokens: list[ApiToken] = []
+        problems: list[str] = []
+        for number, item in enumerate(data, start=1):
+            try:
+                tokens.append(ApiToken.model_validate(item))
+            except ValidationError as exc:
+                problems += [f"entry {number}: {line}" for line in error_lines(exc)]
+        if problems:
+            raise ValueError("; ".join(problems))
         names = [t.name for t in tokens]
         secrets_ = [t.token.get_secret_value() for t in tokens]
         if len(set(names)) != len(names) or len(set(secrets_)) != len(secrets_):
-            raise ValueError("INTERNAL_API_TOKENS_JSON repeats a token name or a token")
+            raise ValueError("repeats a token name or a token")
         return tokens
 
     @property
     def api_tokens(self) -> list[ApiToken]:
         return self.parse_tokens(self.internal_api_tokens_json)
+
+
+def _errors(exc: ValidationError) -> list[tuple[tuple[str, ...], str]]:
+    """(location, reason) of each error, never the input (which may be a secret)."""
+    return [
+        (tuple(str(part) for part in error["loc"]), error["msg"].removeprefix(_VALUE_ERROR_PREFIX))
+        for error in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
+
+
+def error_lines(exc: ValidationError) -> list[str]:
+    """`where: why` for each error of a model, never a value."""
+    return [f"{'.'.join(where) or 'value'}: {why}" for where, why in _errors(exc)]
+
+
+def describe_settings_error(exc: ValidationError) -> list[str]:
+    """One line per environment variable with its reasons; never a value."""
+    prefix = str(Settings.model_config.get("env_prefix", ""))
+    reasons: dict[str, list[str]] = {}
+    for where, why in _errors(exc):
+        variable = (prefix + where[0]).upper() if where else "configuration"
+        reasons.setdefault(variable, []).append(
+            f"{'.'.join(where[1:])}: {why}" if where[1:] else why
+        )
+    return [f"{variable}: {'; '.join(why)}" for variable, why in reasons.items()]
 
 
 @lru_cache(maxsize=1)

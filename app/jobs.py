@@ -111,16 +111,32 @@ def install(admin_url: str) -> list[str]:
                 report.append(f"unscheduled {name} (no longer a job)")
             _grant_reader(cron)
         _link_history(app, admin_url, cron_db)
-        with app.transaction():
-            app.execute("DELETE FROM ops.jobs")
-            for name, job in wanted.items():
-                app.execute(
-                    "INSERT INTO ops.jobs"
-                    " (job_name, cron_name, schedule, command, every, installed_at)"
-                    " VALUES (%s, %s, %s, %s, %s, ops.now())",
-                    (job.name, name, job.schedule, job.command, job.every),
-                )
+        _register(app, wanted)
     return report or [f"jobs up to date: {len(JOBS)} scheduled"]
+
+
+def _register(app: Conn, wanted: dict[str, Job]) -> None:
+    """ops.jobs as an upsert: a job whose schedule, command and interval are unchanged keeps its
+    installed_at, so a job that never succeeds turns stale however often deploys run."""
+    with app.transaction():
+        app.execute(
+            "DELETE FROM ops.jobs WHERE NOT job_name = ANY(%s)",
+            ([job.name for job in wanted.values()],),
+        )
+        for name, job in wanted.items():
+            app.execute(
+                "INSERT INTO ops.jobs AS j"
+                " (job_name, cron_name, schedule, command, every, installed_at)"
+                " VALUES (%s, %s, %s, %s, %s, ops.now())"
+                " ON CONFLICT (job_name) DO UPDATE"
+                " SET cron_name = excluded.cron_name, schedule = excluded.schedule,"
+                " command = excluded.command, every = excluded.every,"
+                " installed_at = excluded.installed_at"
+                " WHERE (j.cron_name, j.schedule, j.command, j.every)"
+                " IS DISTINCT FROM (excluded.cron_name, excluded.schedule, excluded.command,"
+                " excluded.every)",
+                (job.name, name, job.schedule, job.command, job.every),
+            )
 
 
 def _grant_reader(cron: Conn) -> None:

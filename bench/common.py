@@ -3,7 +3,18 @@ with a migrated database, and the pepper the benchmarks hash codes with."""
 
 from __future__ import annotations
 
-from app.config import Settings
+import json
+import os
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+
+from app.config import PROJECT_ROOT, Settings
 from app.db.cluster import Cluster
 from tests.harness import ScratchDatabase, create_database, throwaway_cluster
 
@@ -20,3 +31,58 @@ def start_durable(prefix: str) -> tuple[Cluster, ScratchDatabase]:
     except BaseException:
         cluster.destroy()
         raise
+
+
+def insert_single_use_codes(
+    conn: psycopg.Connection[Any], campaign: str, code: str, count: int
+) -> None:
+    """`count` single-use PREMIUM_GRANT campaigns with the codes `<code>1` .. `<code><count>`,
+    written set-based as the owner (what api.create_promo_code writes, minus one audit row
+    each); the connection has promo.pepper set."""
+    conn.execute(
+        "INSERT INTO promo.promo_codes (campaign, code_hash, pepper_id, kind, grant_days,"
+        " max_uses, per_user_limit, starts_at, created_at, created_by, updated_at)"
+        " SELECT %s, promo.hmac(%s || i, promo.pepper()), promo.pepper_id(promo.pepper()),"
+        " 'PREMIUM_GRANT', 30, 1, 1, now(), now(), 'bench', now()"
+        " FROM generate_series(1, %s) AS i",
+        (campaign, code, count),
+    )
+    conn.execute(
+        "INSERT INTO promo.capacity_slots (promo_code_id, slot_no, capacity)"
+        " SELECT promo_code_id, 0, 1 FROM promo.promo_codes WHERE campaign = %s",
+        (campaign,),
+    )
+
+
+@contextmanager
+def serving(
+    db: ScratchDatabase, port: int, tokens: list[dict[str, object]], **env: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`starpass serve` on 127.0.0.1:port against `db`, ready (`/readyz` 200) when yielded;
+    `env` adds settings (STARPASS_DB_POOL_MAX=...). Stopped with SIGTERM afterwards."""
+    server = subprocess.Popen(
+        [str(PROJECT_ROOT / ".venv" / "bin" / "starpass"), "serve", "--port", str(port)],
+        env={
+            **os.environ,
+            "DATABASE_URL": db.app_url,
+            "PROMO_SECRET_PEPPER": PEPPER,
+            "INTERNAL_API_TOKENS_JSON": json.dumps(tokens),
+            "STARPASS_LOG_LEVEL": "WARNING",
+            **env,
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("starpass serve did not become ready")
+        yield server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

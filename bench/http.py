@@ -4,10 +4,8 @@ figure from the same run (target ratio >= 0.5), HTTP p99 latency, and the server
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -15,9 +13,8 @@ from pathlib import Path
 import aiohttp
 import psycopg
 
-from app.config import PROJECT_ROOT
 from app.libpq import libpq_option
-from bench.common import PEPPER, start_durable
+from bench.common import PEPPER, serving, start_durable
 
 CLIENTS = 32
 SECONDS = float(os.environ.get("STARPASS_BENCH_SECONDS", "10"))
@@ -26,7 +23,8 @@ TOKEN = "b" * 40
 PORT = 18080
 
 
-def prepare(admin_url: str) -> None:
+def prepare(admin_url: str, codes: int = CODES) -> None:
+    """`codes` single-use PREMIUM_GRANT codes HTTPB1..HTTPB<codes>."""
     with psycopg.connect(
         admin_url, autocommit=True, options=libpq_option("promo.pepper", PEPPER)
     ) as conn:
@@ -35,7 +33,7 @@ def prepare(admin_url: str) -> None:
             " per_user_limit, starts_at, created_at, created_by, updated_at)"
             " SELECT 'bench http', promo.hmac('HTTPB' || i, promo.pepper()), promo.pepper_id(promo.pepper()),"
             " 'PREMIUM_GRANT', 30, 1, 1, now(), now(), 'bench', now() FROM generate_series(1, %s) AS i",
-            (CODES,),
+            (codes,),
         )
         conn.execute(
             "INSERT INTO promo.capacity_slots (promo_code_id, slot_no, capacity)"
@@ -115,46 +113,19 @@ async def run(app_url: str, url: str) -> dict[str, float]:
 
 def main() -> int:
     cluster, db = start_durable("starpass_bench_http")
-    server: subprocess.Popen[bytes] | None = None
     try:
         prepare(db.admin_url)
-        env = {
-            **os.environ,
-            "DATABASE_URL": db.app_url,
-            "PROMO_SECRET_PEPPER": PEPPER,
-            "INTERNAL_API_TOKENS_JSON": json.dumps(
-                [{"name": "bench", "token": TOKEN, "scopes": ["promo:redeem"]}]
-            ),
-            "STARPASS_DB_POOL_MAX": str(CLIENTS),
-            "STARPASS_LOG_LEVEL": "WARNING",
-        }
-        server = subprocess.Popen(
-            [str(PROJECT_ROOT / ".venv" / "bin" / "starpass"), "serve", "--port", str(PORT)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{PORT}"
-        for _ in range(100):
-            try:
-                with psycopg.connect(db.app_url):
-                    pass
-                import urllib.request
-
-                urllib.request.urlopen(f"{url}/readyz", timeout=1)  # noqa: S310 - localhost
-                break
-            except OSError:
-                time.sleep(0.2)
-        figures = asyncio.run(run(db.app_url, url))
-        peak_rss = next(
-            int(line.split()[1])
-            for line in Path(f"/proc/{server.pid}/status").read_text().splitlines()
-            if line.startswith("VmHWM:")
-        )
+        tokens: list[dict[str, object]] = [
+            {"name": "bench", "token": TOKEN, "scopes": ["promo:redeem"]}
+        ]
+        with serving(db, PORT, tokens, STARPASS_DB_POOL_MAX=str(CLIENTS)) as server:
+            figures = asyncio.run(run(db.app_url, f"http://127.0.0.1:{PORT}"))
+            peak_rss = next(
+                int(line.split()[1])
+                for line in Path(f"/proc/{server.pid}/status").read_text().splitlines()
+                if line.startswith("VmHWM:")
+            )
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
         cluster.destroy()
     ratio = figures["http_rate"] / figures["sql_rate"]
     print(

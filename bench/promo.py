@@ -23,7 +23,7 @@ import psycopg
 
 from app.db.cluster import libpq_environment
 from app.libpq import libpq_option
-from bench.common import PEPPER, start_durable
+from bench.common import PEPPER, insert_single_use_codes, start_durable
 
 CLIENTS = int(os.environ.get("STARPASS_BENCH_CLIENTS", "32"))
 SECONDS = int(os.environ.get("STARPASS_BENCH_SECONDS", "10"))
@@ -54,9 +54,12 @@ class Run:
     transactions: int
 
 
-def pgbench(url: str, name: str, workdir: Path) -> Run:
+def pgbench(
+    url: str, name: str, workdir: Path, text: str | None = None, clients: int = CLIENTS
+) -> Run:
+    """One pgbench run of SCRIPTS[name] (or `text`) for SECONDS with `clients` clients."""
     script = workdir / f"{name}.sql"
-    script.write_text(SCRIPTS[name])
+    script.write_text(SCRIPTS[name] if text is None else text)
     prefix = workdir / name
     env = {**os.environ, **libpq_environment(url)}
     env["PGOPTIONS"] = libpq_option("promo.pepper", PEPPER)
@@ -65,7 +68,7 @@ def pgbench(url: str, name: str, workdir: Path) -> Run:
             "pgbench",
             "-n",
             "-c",
-            str(CLIENTS),
+            str(clients),
             "-j",
             "2",
             "-T",
@@ -117,19 +120,7 @@ def prepare(admin_url: str) -> None:
             " p_max_uses => 10000000, p_actor => 'bench')",
             (HOT_CODE,),
         )
-        # Single-use codes in bulk (what create_promo_code writes, minus one audit row each).
-        conn.execute(
-            "INSERT INTO promo.promo_codes (campaign, code_hash, pepper_id, kind, grant_days,"
-            " max_uses, per_user_limit, starts_at, created_at, created_by, updated_at)"
-            " SELECT 'bench distinct', promo.hmac('DIST' || i, promo.pepper()),"
-            " promo.pepper_id(promo.pepper()), 'PREMIUM_GRANT', 30, 1, 1, now(), now(), 'bench', now()"
-            " FROM generate_series(1, %s) AS i",
-            (DISTINCT_CODES,),
-        )
-        conn.execute(
-            "INSERT INTO promo.capacity_slots (promo_code_id, slot_no, capacity)"
-            " SELECT promo_code_id, 0, 1 FROM promo.promo_codes WHERE campaign = 'bench distinct'"
-        )
+        insert_single_use_codes(conn, "bench distinct", "DIST", DISTINCT_CODES)
         conn.execute("VACUUM ANALYZE")
 
 

@@ -32,6 +32,8 @@ BEGIN
         ('claim_telegram_update',      ARRAY['starpass_app']),
         ('finish_telegram_update',     ARRAY['starpass_app']),
         ('get_ops_metrics',            ARRAY['starpass_app', 'starpass_admin']),
+        -- The start-up check and /readyz: is the configured pepper the campaigns' pepper?
+        ('check_pepper',               ARRAY['starpass_app', 'starpass_admin']),
         ('get_premium_status',         ARRAY['starpass_app', 'starpass_admin']),
         ('list_plans',                 ARRAY['starpass_app', 'starpass_admin']),
         -- Telegram's refunded_payment reaches the bot; support refunds go through the admin.

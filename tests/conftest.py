@@ -7,17 +7,21 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import subprocess
+import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import psycopg
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from psycopg.rows import dict_row
 from pydantic import SecretStr
 
-from app.api.app import create_app
-from app.config import Settings
+from app.api.app import AccessLogger, create_app
+from app.api.server import listening
+from app.config import PROJECT_ROOT, Settings
 from app.db.cluster import Cluster
 from tests.harness import (
     ScratchDatabase,
@@ -75,6 +79,44 @@ def own_cluster() -> Iterator[Cluster]:
 
 
 LIVE_TOKEN = "t" * 40
+Client = TestClient[web.Request, web.Application]
+ClientForSettings = Callable[[Settings], Awaitable[Client]]
+
+
+@pytest.fixture
+async def client_for_settings() -> AsyncIterator[ClientForSettings]:
+    """aiohttp test clients of the app built from given settings, closed afterwards."""
+    clients: list[Client] = []
+
+    async def make(settings: Settings) -> Client:
+        server = TestServer(create_app(settings))
+        await server.start_server(access_log_class=AccessLogger)  # as `starpass serve` does
+        client = TestClient(server)
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.close()
+
+
+def run_starpass(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The real `starpass` entry point in a process of its own (60 s at most)."""
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli.main", *args],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def leaks(secret: str, output: str) -> list[str]:
+    """Every piece of 4 or more characters of the secret that shows in the output."""
+    return [secret[i : i + 4] for i in range(len(secret) - 3) if secret[i : i + 4] in output]
 
 
 def service_settings(database: ScratchDatabase, **overrides: object) -> Settings:
@@ -104,30 +146,28 @@ def live_server(database: ScratchDatabase) -> Iterator[str]:
                 {
                     "name": "schemathesis",
                     "token": LIVE_TOKEN,
-                    "scopes": ["promo:admin", "promo:redeem"],
+                    "scopes": ["promo:admin", "promo:redeem", "metrics"],
                 }
             ]
         ),
     )
     port = _free_port()
     loop = asyncio.new_event_loop()
-    runner = web.AppRunner(create_app(settings))
+    stop = asyncio.Event()
     started = threading.Event()
 
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-        started.set()
-        loop.run_forever()
+    async def serve() -> None:
+        # The runner `starpass serve` uses, so aiohttp's own errors are answered as there.
+        async with listening(create_app(settings), settings, "127.0.0.1", port):
+            started.set()
+            await stop.wait()
 
-    thread = threading.Thread(target=run, daemon=True)
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
     thread.start()
     assert started.wait(30)
     yield f"http://127.0.0.1:{port}"
-    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+    loop.call_soon_threadsafe(stop.set)
+    thread.join(30)
 
 
 def connect(url: str) -> Conn:

@@ -3,14 +3,17 @@ are gone, pg_cron really runs them, and the health check reports failed and stal
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 import psycopg
+import pytest
 from psycopg.conninfo import make_conninfo
 
 from app import jobs
-from tests.conftest import connect
+from tests.conftest import Conn, connect
 from tests.harness import ScratchDatabase
 
 
@@ -61,6 +64,10 @@ def test_pg_cron_runs_the_jobs_and_health_reports_failures(
 ) -> None:
     db = new_database()
     jobs.install(db.admin_url)
+    with _cron(db) as cron:
+        # The test calls the health check itself: the scheduled one (every 5 minutes) would
+        # raise the alerts first when the minute falls on a multiple of 5.
+        jobs._unschedule(cron, f"{db.name}:check_job_health")
     with _cron(db) as cron:  # a test-only job that always fails
         cron.execute(
             "SELECT cron.schedule_in_database(%s, '* * * * *', 'SELECT 1/0', %s, 'starpass_app')",
@@ -102,3 +109,51 @@ def test_pg_cron_runs_the_jobs_and_health_reports_failures(
             "SELECT details->>'job' AS job FROM ops.alert_outbox WHERE event = 'jobs.stale'"
         ).fetchall()
         assert stale == [{"job": "never_runs"}]
+        # /metrics: an age only for a job that has succeeded; job_never_succeeded for every job.
+        figures = {
+            (str(r["metric"]), str(r["label"])): float(str(r["value"]))
+            for r in app.execute("SELECT * FROM api.get_ops_metrics()").fetchall()
+        }
+        assert figures[("job_never_succeeded", "expire_promo_reservations")] == 0
+        assert figures[("job_seconds_since_success", "expire_promo_reservations")] >= 0
+        assert figures[("job_never_succeeded", "never_runs")] == 1
+        assert ("job_seconds_since_success", "never_runs") not in figures
+        assert ("job_seconds_since_success", "always_fails") not in figures
+
+
+def _installed(app: Conn) -> dict[str, datetime]:
+    rows = app.execute("SELECT job_name, installed_at FROM ops.jobs").fetchall()
+    return {str(r["job_name"]): r["installed_at"] for r in rows}  # type: ignore[misc]
+
+
+def test_reinstalling_keeps_installed_at_so_a_job_that_never_succeeds_turns_stale(
+    new_database: Callable[[], ScratchDatabase], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = new_database()
+    jobs.install(db.admin_url)
+    with connect(db.admin_url) as app:
+        first = _installed(app)
+        # An hour of frequent deploys later, with no job ever succeeding (the clock moves, pg_cron
+        # has at most run one minute's worth of jobs, which the hour makes stale as well).
+        app.execute("UPDATE ops.clock SET shift = interval '1 hour'")
+        jobs.install(db.admin_url)
+        jobs.install(db.admin_url)
+        again = _installed(app)
+        assert again == first, "an unchanged job keeps its installed_at"
+        assert app.execute("SELECT api.check_job_health() AS n").fetchone() == {"n": len(jobs.JOBS)}
+        stale = app.execute(
+            "SELECT details->>'job' AS job FROM ops.alert_outbox WHERE event = 'jobs.stale'"
+        ).fetchall()
+        assert sorted(str(r["job"]) for r in stale) == sorted(job.name for job in jobs.JOBS)
+        # A job whose command changes is installed anew: its staleness counts from now.
+        changed = dataclasses.replace(jobs.JOBS[0], command=jobs.JOBS[0].command + " -- v2")
+        monkeypatch.setattr(jobs, "JOBS", (changed, *jobs.JOBS[1:]))
+        assert f"scheduled {db.name}:{changed.name} ({changed.schedule})" in jobs.install(
+            db.admin_url
+        )
+        moved = _installed(app)
+        assert moved[changed.name] > first[changed.name]
+        assert {k: v for k, v in moved.items() if k != changed.name} == {
+            k: v for k, v in first.items() if k != changed.name
+        }
+        app.execute("UPDATE ops.clock SET shift = interval '0'")

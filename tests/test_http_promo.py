@@ -22,10 +22,12 @@ from tests.harness import ScratchDatabase
 ADMIN = "a" * 40
 REDEEM = "r" * 40
 SUPPORT = "s" * 40
+METRICS = "m" * 40
 TOKENS = [
     {"name": "ops-console", "token": ADMIN, "scopes": ["promo:admin", "promo:redeem"]},
     {"name": "bot-backend", "token": REDEEM, "scopes": ["promo:redeem"]},
     {"name": "support-tool", "token": SUPPORT, "scopes": ["promo:admin"]},
+    {"name": "prometheus", "token": METRICS, "scopes": ["metrics"]},
 ]
 Client = TestClient[web.Request, web.Application]
 
@@ -262,7 +264,7 @@ async def test_metrics(client: Client) -> None:
         headers=auth(REDEEM),
     )
     await client.get("/internal/promo/campaigns/12345678", headers=auth(ADMIN))
-    response = await client.get("/metrics")
+    response = await client.get("/metrics", headers=auth(METRICS))
     assert response.status == 200
     text = await response.text()
     assert 'starpass_redemptions_total{outcome="APPLIED",replayed="false"}' in text
@@ -355,3 +357,29 @@ async def test_the_16_status_transitions(client: Client, admin_conn: Conn) -> No
         f"/internal/promo/campaigns/{cid}/status", json={"status": "ACTIVE"}, headers=auth(ADMIN)
     )
     assert late.status == 409 and "past its end" in (await late.json())["detail"]
+
+
+async def test_the_internal_referral_campaign_is_refused_and_left_alone(
+    client: Client, admin_conn: Conn
+) -> None:
+    found = admin_conn.execute("SELECT referral.discount_campaign_id() AS id").fetchone()
+    assert found is not None
+    cid = found["id"]
+    snapshot = (
+        "SELECT row_to_json(c)::text AS row FROM promo.promo_codes AS c WHERE promo_code_id = %s"
+    )
+    before = admin_conn.execute(snapshot, (cid,)).fetchone()
+    audits = _status_audits(admin_conn, cid)
+    for target in ("PAUSED", "ACTIVE"):
+        response = await client.post(
+            f"/internal/promo/campaigns/{cid}/status",
+            json={"status": target, "reason": "try"},
+            headers=auth(ADMIN),
+        )
+        assert response.status == 409, (target, await response.text())
+        problem = await response.json()
+        assert problem["code"] == "conflict" and "internal" in problem["detail"], problem
+    got = await client.get(f"/internal/promo/campaigns/{cid}", headers=auth(ADMIN))
+    assert got.status == 404 and (await got.json())["code"] == "not_found"
+    assert admin_conn.execute(snapshot, (cid,)).fetchone() == before, "nothing changed"
+    assert _status_audits(admin_conn, cid) == audits, "nothing audited"

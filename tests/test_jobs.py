@@ -136,3 +136,77 @@ def test_expiry_never_expires_a_paid_reservation(
         buyers,
     )
     assert lost["n"] == expired
+
+
+def _guarded_campaign(admin: Conn, **fields: object) -> tuple[str, str, int]:
+    """(prefix, code, id) of a fresh PREMIUM_GRANT campaign with a public prefix."""
+    prefix = "G" + secrets.token_hex(4).upper()
+    code = prefix + secrets.token_hex(4).upper()
+    named = "".join(f", {name} => %({name})s" for name in fields)
+    row = admin.execute(
+        f"SELECT api.create_promo_code(%(code)s, 'PREMIUM_GRANT', 'guard race', p_grant_days => 1,"
+        f" p_prefix => %(prefix)s{named}) AS id",
+        {"code": code, "prefix": prefix, **fields},
+    ).fetchone()
+    assert row is not None
+    return prefix, code, int(str(row["id"]))
+
+
+def _redeem(conn: Conn, user_id: int, code: str) -> str:
+    return str(
+        _one(
+            conn,
+            "SELECT outcome FROM api.redeem_promo_code(%s, %s, %s)",
+            user_id,
+            code,
+            "g-" + secrets.token_hex(8),
+        )["outcome"]
+    )
+
+
+def _after_guard(admin: Conn, cid: int) -> tuple[str, int]:
+    """The campaign's status after a guard run, and how many autopause alerts name it."""
+    admin.execute("SELECT api.run_promo_bruteforce_guard()")
+    status = _one(admin, "SELECT status FROM promo.promo_codes WHERE promo_code_id = %s", cid)
+    alerts = _one(
+        admin,
+        "SELECT count(*) AS n FROM ops.alert_outbox WHERE event = 'promo.campaign_autopaused'"
+        " AND (details->>'promo_code_id')::bigint = %s",
+        cid,
+    )
+    return str(status["status"]), int(str(alerts["n"]))
+
+
+def test_a_flash_promo_sold_out_in_a_race_is_not_paused_by_the_guard(
+    database: ScratchDatabase, admin_conn: Conn
+) -> None:
+    _, code, cid = _guarded_campaign(admin_conn, p_max_uses=1)
+    users = [next(_user_ids) for _ in range(200)]
+    results = run_together(database.app_url, 200, lambda conn, i: _redeem(conn, users[i], code))
+    assert Counter(results) == {"APPLIED": 1, "DEPLETED": 199}
+    assert _after_guard(admin_conn, cid) == ("ACTIVE", 0)
+
+
+def test_users_retrying_their_own_code_are_not_guessing(
+    database: ScratchDatabase, app_conn: Conn, admin_conn: Conn
+) -> None:
+    _, code, cid = _guarded_campaign(admin_conn)
+    users = [next(_user_ids) for _ in range(10)]
+    assert [_redeem(app_conn, user, code) for user in users] == ["APPLIED"] * 10
+    results = run_together(database.app_url, 50, lambda conn, i: _redeem(conn, users[i % 10], code))
+    assert Counter(results) == {"ALREADY_REDEEMED": 50}
+    assert _after_guard(admin_conn, cid) == ("ACTIVE", 0)
+
+
+def test_guesses_on_a_prefix_from_many_users_pause_the_campaign(
+    database: ScratchDatabase, admin_conn: Conn
+) -> None:
+    prefix, _, cid = _guarded_campaign(admin_conn)
+    users = [next(_user_ids) for _ in range(60)]
+    results = run_together(
+        database.app_url,
+        60,
+        lambda conn, i: _redeem(conn, users[i], prefix + secrets.token_hex(5).upper()),
+    )
+    assert Counter(results) == {"NOT_FOUND": 60}
+    assert _after_guard(admin_conn, cid) == ("PAUSED", 1)

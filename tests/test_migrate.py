@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from app.db.migrate import DB_DIR, MigrationReport, migrate
+from tests.conftest import connect
 from tests.harness import ScratchDatabase
 
 
@@ -131,3 +132,63 @@ def test_cli_uses_database_url_and_starts_nothing(database: ScratchDatabase) -> 
     again = _starpass("db", "migrate", env=env)
     assert again.returncode == 0, again.stderr
     assert "database is up to date" in again.stdout
+
+
+def test_campaigns_outside_the_timestamp_range_are_clamped_by_the_migration(
+    new_database: Callable[[], ScratchDatabase],
+) -> None:
+    """Migration 0016 on a database that holds campaigns from before the range: a start
+    before 2000 becomes 2000-01-01 UTC (it had begun), an end after 9000 becomes none (it
+    never came); the rows then satisfy the new CHECKs and other campaigns are untouched."""
+    db = new_database()
+    with connect(db.admin_url) as conn:
+        ids = [
+            conn.execute(
+                "SELECT api.create_promo_code(%s, 'PREMIUM_GRANT', 'clamp', p_grant_days => 1,"
+                " p_ends_at => '2031-01-01 00:00:00+00') AS id",
+                (f"CLAMPTEST{n}",),
+            ).fetchone()["id"]  # type: ignore[index]
+            for n in range(4)
+        ]
+        conn.execute(
+            "ALTER TABLE promo.promo_codes DROP CONSTRAINT promo_codes_starts_at_range,"
+            " DROP CONSTRAINT promo_codes_ends_at_range"
+        )
+        conn.execute("DROP FUNCTION ops.timestamp_range()")
+        conn.execute("DELETE FROM yoyo._yoyo_migration WHERE migration_id = '0016.timestamp_range'")
+        for promo_code_id, change in zip(
+            ids,
+            [
+                "ends_at = '9999-12-31T23:00:00-12:00'",
+                "starts_at = '0001-01-01T00:00:00+14:00'",
+                "ends_at = 'infinity', starts_at = '-infinity'",
+                "starts_at = '2000-01-01 00:00:00+00'",
+            ],
+            strict=True,
+        ):
+            conn.execute(
+                f"UPDATE promo.promo_codes SET {change} WHERE promo_code_id = %s", (promo_code_id,)
+            )
+    report = migrate(db.admin_url)
+    assert report.migrations == ["0016.timestamp_range"]
+    with connect(db.admin_url) as conn:
+        rows = conn.execute(
+            "SELECT starts_at::text, ends_at::text FROM promo.promo_codes"
+            " WHERE promo_code_id = ANY(%s) ORDER BY promo_code_id",
+            (ids,),
+        ).fetchall()
+        constraints = conn.execute(
+            "SELECT conname FROM pg_constraint WHERE conname LIKE 'promo_codes_%%_range' ORDER BY 1"
+        ).fetchall()
+    starts = [r["starts_at"] for r in rows]
+    assert [r["ends_at"] for r in rows] == [
+        None,
+        "2031-01-01 00:00:00+00",
+        None,
+        "2031-01-01 00:00:00+00",
+    ]
+    assert starts[1:] == ["2000-01-01 00:00:00+00"] * 3 and starts[0] != starts[1]
+    assert [c["conname"] for c in constraints] == [
+        "promo_codes_ends_at_range",
+        "promo_codes_starts_at_range",
+    ]

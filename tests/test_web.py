@@ -5,22 +5,23 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
-from app.api.app import AccessLogger, create_app
+from app.api.app import create_app
 from app.config import Settings
 from app.db.cluster import Cluster
 from app.db.pool import create_pool
 from app.logs import configure_logging
+from tests.conftest import PEPPER as SHARED_PEPPER
+from tests.conftest import Client, ClientForSettings
 from tests.harness import ScratchDatabase
 
-PEPPER = SecretStr("p" * 40)
-Client = TestClient[web.Request, web.Application]
+# The shared database's campaigns are hashed with this pepper: /readyz checks that it matches.
+PEPPER = SecretStr(SHARED_PEPPER)
 ClientFor = Callable[[str], Awaitable[Client]]
 
 
@@ -31,21 +32,11 @@ def _settings(url: str) -> Settings:
 
 
 @pytest.fixture
-async def client_for() -> AsyncIterator[ClientFor]:
-    clients: list[Client] = []
-
+def client_for(client_for_settings: ClientForSettings) -> ClientFor:
     async def make(url: str) -> Client:
-        app = create_app(_settings(url))
-        server = TestServer(app)
-        await server.start_server(access_log_class=AccessLogger)  # as `starpass serve` does
-        client = TestClient(server)
-        await client.start_server()
-        clients.append(client)
-        return client
+        return await client_for_settings(_settings(url))
 
-    yield make
-    for client in clients:
-        await client.close()
+    return make
 
 
 async def test_healthz_and_readyz(client_for: ClientFor, database: ScratchDatabase) -> None:
@@ -142,5 +133,8 @@ async def test_readyz_recovers_after_the_pool_gave_up_reconnecting(own_cluster: 
         assert (await client.get("/readyz")).status == 503
         await asyncio.to_thread(own_cluster.start)
         assert await _status_within(client, "/readyz", 200, 30) == 200
+        # /readyz asks over a connection of its own: the pool itself serves again too.
+        async with pool.connection(timeout=30) as conn:
+            await conn.execute("SELECT 1")
     finally:
         await client.close()

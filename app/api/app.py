@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -16,15 +17,18 @@ from app.api import health, metrics, openapi, promo, purchases
 from app.bot import webhook
 from app.bot.webhook import BotConfig, bot_config
 from app.api.bodies import InvalidBody
-from app.api.errors import problem_from_db_error
-from app.api.keys import ADMIN_POOL, POOL, REQUEST_ID, SETTINGS
-from app.api.problems import Handler, problem_middleware
+from app.api.errors import POOL_WAIT_ERRORS, problem_from_db_error, problem_from_pool_wait
+from app.api.keys import ADMIN_POOL, POOL, PROBE, REQUEST_ID, SETTINGS
+from app.api.problems import Handler, problem, problem_middleware
 from app.config import Settings
 from app.db.cluster import ADMIN_ROLE
-from app.db.pool import create_pool
+from app.db.pool import DatabaseProbe, create_pool
 from app.logs import configure_logging, get_logger
 
 MAX_BODY_BYTES = 16 * 1024
+# nginx's status for "the client closed the connection before the answer": never sent (there is
+# no one to send it to), but logged and counted under it, apart from the server's own errors.
+CLIENT_CLOSED_REQUEST = 499
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 access_log = get_logger("app.access")
 log = get_logger("app.server")
@@ -48,8 +52,29 @@ async def api_errors_middleware(request: web.Request, handler: Handler) -> web.S
         return await handler(request)
     except InvalidBody as exc:
         return exc.response
+    except POOL_WAIT_ERRORS:
+        return problem_from_pool_wait(await request.app[PROBE].reachable())
     except psycopg.Error as exc:
         return problem_from_db_error(exc)
+
+
+@web.middleware
+async def body_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The body is read before the view, within the body timeout: a client that announces a
+    body and trickles it gets 408 and the connection is closed; one that disconnects before the
+    body is complete is a client abort (logged as one line, counted as 499), not a 500."""
+    if request.body_exists:
+        try:
+            async with asyncio.timeout(request.app[SETTINGS].starpass_http_body_timeout_seconds):
+                await request.read()  # kept by aiohttp: the view's read() returns it
+        except TimeoutError:
+            response = problem(408, "request_timeout", "The request body did not arrive in time.")
+            response.force_close()
+            return response
+        except ConnectionResetError:
+            log.warning("client_aborted", method=request.method, path=request.path)
+            return web.Response(status=CLIENT_CLOSED_REQUEST)
+    return await handler(request)
 
 
 class AccessLogger(AbstractAccessLogger):
@@ -70,6 +95,7 @@ def create_app(
     settings: Settings,
     pool: AsyncConnectionPool | None = None,
     admin_pool: AsyncConnectionPool | None = None,
+    probe: DatabaseProbe | None = None,
     bot: BotConfig | None = None,
 ) -> web.Application:
     """The service. The bot is mounted when `bot` is given, else from TELEGRAM_BOT_TOKEN;
@@ -83,12 +109,15 @@ def create_app(
             metrics.metrics_middleware,
             problem_middleware,
             api_errors_middleware,
+            body_middleware,
         ],
         client_max_size=MAX_BODY_BYTES,
     )
     app[SETTINGS] = settings
     app[POOL] = pool or create_pool(settings)
     app[ADMIN_POOL] = admin_pool or create_pool(settings, role=ADMIN_ROLE)
+    app[health.PEPPER_STATE] = health.PepperState()
+    app[PROBE] = probe or DatabaseProbe(settings)
     app.add_routes(health.routes)
     app.add_routes(promo.routes)
     app.add_routes(metrics.routes)
@@ -116,4 +145,5 @@ async def _pool_lifecycle(app: web.Application) -> AsyncIterator[None]:
     yield
     await admin_pool.close()
     await pool.close()
+    app[PROBE].close()
     log.info("server_stopped")

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+)
 
 from app.api.problems import problem
 
@@ -17,6 +25,29 @@ BIGINT_MAX = 2**63 - 1
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 UserId = Annotated[int, Field(ge=1, le=9007199254740991)]
 Key = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{8,128}$")]
+# RFC 3339 date-time (the ISO 8601 profile OpenAPI's `date-time` names), offset required.
+ISO_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _iso_timestamp(value: object) -> object:
+    """Only a string is a timestamp: pydantic's lax datetime also takes numbers and numeric
+    strings as Unix times (99999999999 became 1973)."""
+    if not isinstance(value, str) or not ISO_TIMESTAMP.fullmatch(value):
+        raise ValueError("a timestamp is an ISO 8601 string with an offset: 2030-01-31T12:00:00Z")
+    return value
+
+
+Timestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_iso_timestamp),
+    Strict(False),  # the model is strict, and strict datetimes refuse strings
+    Field(
+        description="ISO 8601 (RFC 3339) date-time with an offset, from 2000-01-01 up to"
+        " 9000-01-01 UTC"
+    ),
+]
 
 
 class Body(BaseModel):
@@ -37,8 +68,8 @@ class CreateCampaignBody(Body):
     discount_percent: Annotated[int, Field(ge=1, le=99)] | None = None
     max_uses: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
     per_user_limit: Annotated[int, Field(ge=1, le=1000)] = 1
-    starts_at: AwareDatetime | None = Field(default=None, strict=False)
-    ends_at: AwareDatetime | None = Field(default=None, strict=False)
+    starts_at: Timestamp | None = None
+    ends_at: Timestamp | None = None
     prefix: Annotated[str, Field(min_length=2, max_length=16)] | None = None
 
 
@@ -58,11 +89,35 @@ class InvalidBody(Exception):
         self.response = response
 
 
+class DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json.loads keeps the last of repeated keys; a body that repeats one is refused."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise DuplicateKey(key)
+        result[key] = value
+    return result
+
+
 async def parse(request: web.Request, model: type[M]) -> M:
     if request.content_type != "application/json":
         raise InvalidBody(problem(415, "unsupported_media_type", "Send application/json."))
     try:
-        data = json.loads(await request.read())
+        data = json.loads(await request.read(), object_pairs_hook=_unique_keys)
+    except DuplicateKey as exc:
+        raise InvalidBody(
+            problem(
+                422,
+                "duplicate_key",
+                "The body repeats a key.",
+                errors=[{"field": exc.key, "message": "duplicate key"}],
+            )
+        ) from None
     except (ValueError, RecursionError):  # bad JSON, bad UTF-8, absurd numbers or nesting
         raise InvalidBody(problem(400, "malformed_json", "The body is not valid JSON.")) from None
     try:

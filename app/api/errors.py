@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import psycopg
 from aiohttp import web
+from psycopg_pool import PoolTimeout, TooManyRequests
 
 from app.api.problems import problem
 from app.logs import get_logger
@@ -23,6 +24,30 @@ SQLSTATE_STATUS: dict[str, tuple[int, str]] = {
 }
 
 
+# A request that found no free pool connection in time, or found the pool's queue full.
+POOL_WAIT_ERRORS = (PoolTimeout, TooManyRequests)
+
+
+def database_unavailable(
+    detail: str = "The database is not reachable; retry shortly.",
+) -> web.Response:
+    return problem(503, "database_unavailable", detail, headers={"Retry-After": "5"})
+
+
+def problem_from_pool_wait(database_reachable: bool) -> web.Response:
+    """A pool wait that failed is an outage only when the database does not answer either;
+    otherwise every connection is busy: `overloaded`, which a caller retries after a second."""
+    if not database_reachable:
+        return database_unavailable()
+    # Not logged: a line per refused request would add load exactly when there is too much.
+    return problem(
+        503,
+        "overloaded",
+        "Every database connection is busy; retry shortly.",
+        headers={"Retry-After": "1"},
+    )
+
+
 def problem_from_db_error(exc: psycopg.Error) -> web.Response:
     state = exc.sqlstate or ""
     if state in SQLSTATE_STATUS:
@@ -37,11 +62,6 @@ def problem_from_db_error(exc: psycopg.Error) -> web.Response:
     if isinstance(exc, psycopg.DataError) or state.startswith("22"):
         # A value PostgreSQL cannot hold (a NUL byte, an out-of-range number): the caller's input.
         return problem(422, "invalid_argument", "A value in the request cannot be stored as given.")
-    if isinstance(exc, psycopg.OperationalError):  # connection lost, pool timeout
-        return problem(
-            503,
-            "database_unavailable",
-            "The database is not reachable; retry shortly.",
-            headers={"Retry-After": "5"},
-        )
+    if isinstance(exc, psycopg.OperationalError):  # connection lost, pool closed
+        return database_unavailable()
     raise exc

@@ -6,10 +6,12 @@ from aiohttp import web
 from psycopg_pool import AsyncConnectionPool
 
 from app.config import Settings
+from app.db.pool import DatabaseProbe
 
 # The user-facing pool (role starpass_app) and the admin API's (role starpass_admin).
 POOL = web.AppKey("pool", AsyncConnectionPool)
 ADMIN_POOL = web.AppKey("admin_pool", AsyncConnectionPool)
+PROBE = web.AppKey("probe", DatabaseProbe)
 SETTINGS = web.AppKey("settings", Settings)
 REQUEST_ID = web.RequestKey("request_id", str)
 ACTOR = web.RequestKey("actor", str)

@@ -17,6 +17,7 @@ from prometheus_client import (
 )
 from psycopg.rows import dict_row
 
+from app.api.auth import requires
 from app.api.keys import POOL
 from app.api.problems import Handler
 from app.logs import get_logger
@@ -53,7 +54,8 @@ class Metrics:
         )
         self.ops = Gauge(
             "starpass_ops",
-            "Database figures: alert_outbox_backlog{state}, job_seconds_since_success{job}",
+            "Database figures: alert_outbox_backlog{state}, job_never_succeeded{job},"
+            " job_seconds_since_success{job} (only for a job that has succeeded)",
             ["metric", "label"],
             registry=self.registry,
         )
@@ -86,6 +88,7 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/metrics")
+@requires("metrics")  # a bearer token with the `metrics` scope: the figures are not public
 async def metrics(request: web.Request) -> web.Response:
     m = request.app[METRICS]
     stats = request.app[POOL].get_stats()

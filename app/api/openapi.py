@@ -150,7 +150,11 @@ def _op(
         "summary": summary,
         "responses": {
             str(ok[0]): {"description": "OK", **_json(ok[1])},
-            **_problems(*problems, *((401, 403) if scope else ())),
+            **_problems(
+                *problems,
+                *((401, 403) if scope else ()),
+                *((408,) if body is not None else ()),  # the body did not arrive in time
+            ),
         },
     }
     if scope:

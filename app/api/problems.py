@@ -39,6 +39,11 @@ def problem(
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
+def code_for_status(status: int) -> str:
+    """The problem code of an HTTP error aiohttp raises or answers itself."""
+    return _HTTP_CODES.get(status, HTTPStatus(status).phrase.lower().replace(" ", "_"))
+
+
 @web.middleware
 async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
@@ -46,7 +51,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        code = _HTTP_CODES.get(exc.status, HTTPStatus(exc.status).phrase.lower().replace(" ", "_"))
+        code = code_for_status(exc.status)
         headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
         return problem(exc.status, code, exc.reason, headers=headers or None)
     except Exception:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from app.db import api as db
 
 routes = web.RouteTableDef()
 BIGINT_MAX = 2**63 - 1
+ASCII_DIGITS = re.compile(r"[0-9]{1,32}")  # bounded, so int() never meets a huge string
 
 
 def _json(value: object) -> object:
@@ -35,13 +37,20 @@ def render(data: Any, status: int = 200, headers: dict[str, str] | None = None) 
     )
 
 
+def _ascii_int(raw: str, low: int, high: int) -> int | None:
+    """`raw` as an integer from `low` to `high` if it is ASCII digits only, else None.
+
+    Not int() or str.isdigit(): they accept '\u00b2', fullwidth digits, '+5', '5_0', ' 5'."""
+    if not ASCII_DIGITS.fullmatch(raw):
+        return None
+    value = int(raw)
+    return value if low <= value <= high else None
+
+
 def _int(request: web.Request, name: str) -> int:
     """A positive bigint from the path; anything else is a 422, never a database error."""
-    try:
-        value = int(request.match_info[name])
-    except ValueError:
-        value = 0
-    if not 1 <= value <= BIGINT_MAX:
+    value = _ascii_int(request.match_info[name], 1, BIGINT_MAX)
+    if value is None:
         raise bodies.InvalidBody(
             problem(422, "invalid_path", f"{name} must be an integer from 1 to {BIGINT_MAX}")
         )
@@ -75,11 +84,9 @@ async def redeem(request: web.Request) -> web.Response:
 @requires("promo:admin")
 async def create_campaign(request: web.Request) -> web.Response:
     body = await bodies.parse(request, bodies.CreateCampaignBody)
-    created = await db.create_promo_code(
+    campaign = await db.create_promo_code(
         request.app[ADMIN_POOL], **body.model_dump(), actor=request[ACTOR]
     )
-    assert created is not None
-    campaign = await db.get_promo_campaign(request.app[ADMIN_POOL], created["promo_code_id"])
     return render(campaign, status=201)
 
 
@@ -111,8 +118,9 @@ async def list_campaigns(request: web.Request) -> web.Response:
     if unknown:
         return problem(422, "invalid_query", f"unknown parameters: {', '.join(sorted(unknown))}")
     statuses = query.getall("status", [])
-    kind, q, raw_limit = query.get("kind"), query.get("q"), query.get("limit", "50")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 200:
+    kind, q = query.get("kind"), query.get("q")
+    limit = _ascii_int(query.get("limit", "50"), 1, 200)
+    if limit is None:
         return problem(422, "invalid_query", "limit is an integer from 1 to 200")
     if not set(statuses) <= STATUSES or (kind is not None and kind not in KINDS):
         return problem(
@@ -123,7 +131,6 @@ async def list_campaigns(request: web.Request) -> web.Response:
         )
     if q is not None and not 1 <= len(q) <= 100:
         return problem(422, "invalid_query", "q is 1 to 100 characters")
-    limit = int(raw_limit)
     rows = await db.list_promo_campaigns(
         request.app[ADMIN_POOL],
         status=statuses or None,
@@ -152,14 +159,14 @@ async def get_campaign(request: web.Request) -> web.Response:
 async def set_status(request: web.Request) -> web.Response:
     promo_code_id = _int(request, "promo_code_id")
     body = await bodies.parse(request, bodies.StatusBody)
-    await db.set_promo_campaign_status(
+    campaign = await db.set_promo_campaign_status(
         request.app[ADMIN_POOL],
         promo_code_id=promo_code_id,
         status=body.status,
         actor=request[ACTOR],
         reason=body.reason,
     )
-    return render(await db.get_promo_campaign(request.app[ADMIN_POOL], promo_code_id))
+    return render(campaign)
 
 
 @routes.post("/internal/promo/refund-rollback")

@@ -23,6 +23,27 @@ async def _all(pool: AsyncConnectionPool, query: str, params: Mapping[str, objec
         return await cur.fetchall()
 
 
+GET_CAMPAIGN = "SELECT * FROM api.get_promo_campaign(%(promo_code_id)s)"
+
+
+async def _then_campaign(
+    pool: AsyncConnectionPool, write: str, params: Mapping[str, object]
+) -> Row | None:
+    """`write` (which returns a promo_code_id), then the campaign it names, in one transaction
+    on one connection: the answer shows what was committed, and when the read fails nothing
+    is committed, so no answer can disagree with the database."""
+    async with (
+        pool.connection() as conn,
+        conn.transaction(),
+        conn.cursor(row_factory=dict_row) as cur,
+    ):
+        await cur.execute(write, params)
+        written = await cur.fetchone()
+        assert written is not None
+        await cur.execute(GET_CAMPAIGN, {"promo_code_id": written["promo_code_id"]})
+        return await cur.fetchone()
+
+
 async def redeem_promo_code(pool: AsyncConnectionPool, **args: object) -> Row | None:
     return await _one(
         pool,
@@ -32,7 +53,8 @@ async def redeem_promo_code(pool: AsyncConnectionPool, **args: object) -> Row | 
 
 
 async def create_promo_code(pool: AsyncConnectionPool, **args: object) -> Row | None:
-    return await _one(
+    """Creates the campaign and returns it as api.get_promo_campaign renders it."""
+    return await _then_campaign(
         pool,
         "SELECT api.create_promo_code(p_code => %(code)s, p_kind => %(kind)s,"
         " p_campaign => %(campaign)s, p_grant_days => %(grant_days)s,"
@@ -44,7 +66,7 @@ async def create_promo_code(pool: AsyncConnectionPool, **args: object) -> Row | 
 
 
 async def get_promo_campaign(pool: AsyncConnectionPool, promo_code_id: int) -> Row | None:
-    return await _one(pool, "SELECT * FROM api.get_promo_campaign(%(id)s)", {"id": promo_code_id})
+    return await _one(pool, GET_CAMPAIGN, {"promo_code_id": promo_code_id})
 
 
 async def list_promo_campaigns(pool: AsyncConnectionPool, **args: object) -> list[Row]:
@@ -57,7 +79,8 @@ async def list_promo_campaigns(pool: AsyncConnectionPool, **args: object) -> lis
 
 
 async def set_promo_campaign_status(pool: AsyncConnectionPool, **args: object) -> Row | None:
-    return await _one(
+    """Sets the status and returns the campaign as api.get_promo_campaign renders it."""
+    return await _then_campaign(
         pool,
         "SELECT * FROM api.set_promo_campaign_status(%(promo_code_id)s, %(status)s,"
         " %(actor)s, %(reason)s)",

@@ -1,22 +1,43 @@
 """The service's connection pools, one per database role it acts as (starpass_app for what
 users trigger, starpass_admin for the admin API): autocommit (each api call is its own
-transaction), and `promo.pepper` set on every connection for the hashing functions."""
+transaction), `promo.pepper` set on every connection for the hashing functions, and
+timestamps Python cannot hold loaded as strings (app/db/timestamps.py); and the database
+probe behind `/readyz`, which has a connection of its own."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from typing import Any
+
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from app.config import Settings
+from app.db import timestamps
 from app.db.cluster import ADMIN_ROLE, APP_ROLE, role_url
+
+PROBE_TIMEOUT_SECONDS = 2
+# Callers within this time of the last check share its answer: under load, one check a second.
+PROBE_TTL_SECONDS = 1.0
+
+
+async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+    timestamps.register(conn)
+
+
+def connection_kwargs(settings: Settings, application_name: str = APP_ROLE) -> dict[str, object]:
+    """How every app connection is opened, pooled or not."""
+    kwargs: dict[str, object] = {"autocommit": True, "application_name": application_name}
+    if pepper_options := settings.pepper_options():
+        # In the startup packet, not a statement: statement logging never sees the pepper.
+        kwargs["options"] = pepper_options
+    return kwargs
 
 
 def create_pool(
     settings: Settings, conninfo: str | None = None, role: str = APP_ROLE
 ) -> AsyncConnectionPool:
-    kwargs: dict[str, object] = {"autocommit": True, "application_name": f"{role}"}
-    if pepper_options := settings.pepper_options():
-        # In the startup packet, not a statement: statement logging never sees the pepper.
-        kwargs["options"] = pepper_options
     sizes = (
         (0, settings.starpass_admin_pool_max)
         if role == ADMIN_ROLE
@@ -26,10 +47,69 @@ def create_pool(
         conninfo or role_url(settings, role),
         min_size=sizes[0],
         max_size=sizes[1],
-        kwargs=kwargs,
+        kwargs=connection_kwargs(settings, role),
         check=AsyncConnectionPool.check_connection,
-        # While the database is down, calls fail fast (503) instead of queueing for 30 s.
-        timeout=3.0,
+        configure=_configure,
+        # A request waits this long for a connection (PoolTimeout), and no more than
+        # max_waiting requests wait at once (TooManyRequests): excess load is shed fast.
+        timeout=settings.starpass_db_pool_timeout_seconds,
+        max_waiting=settings.starpass_db_pool_max_waiting,
         open=False,
         name=role,
     )
+
+
+class DatabaseProbe:
+    """Is PostgreSQL answering? Asked over a connection of its own, never a pool's, so a
+    saturated pool does not look like an outage (to `/readyz`, or when a pool wait times out).
+    One check at a time: callers during a check share its answer, and callers within `max_age`
+    of the last check get that one (under load, one check a second)."""
+
+    def __init__(self, settings: Settings, conninfo: str | None = None) -> None:
+        self._conninfo = conninfo or role_url(settings, APP_ROLE)
+        self._kwargs = connection_kwargs(settings, "starpass-probe")
+        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._checking: asyncio.Future[bool] | None = None
+        self._checked_at = float("-inf")
+        self._reachable = False
+
+    async def reachable(self, max_age: float = PROBE_TTL_SECONDS) -> bool:
+        if time.monotonic() - self._checked_at < max_age:
+            return self._reachable
+        if self._checking is None:
+            self._checking = asyncio.ensure_future(self._check_once())
+        # Shielded: a caller that gives up does not cancel the check the others wait for.
+        return await asyncio.shield(self._checking)
+
+    async def _check_once(self) -> bool:
+        try:
+            self._reachable = await self._check()
+            self._checked_at = time.monotonic()
+            return self._reachable
+        finally:
+            self._checking = None
+
+    async def _check(self) -> bool:
+        # In a thread, with libpq's own timeouts: a busy event loop (thousands of requests in
+        # flight) delays the answer but cannot turn it into a false "unreachable".
+        return await asyncio.to_thread(self._check_in_thread)
+
+    def _check_in_thread(self) -> bool:
+        try:
+            if self._conn is None or self._conn.closed:
+                self._conn = psycopg.connect(
+                    self._conninfo,
+                    connect_timeout=PROBE_TIMEOUT_SECONDS,
+                    tcp_user_timeout=PROBE_TIMEOUT_SECONDS * 1000,  # ms; an unanswered query
+                    **self._kwargs,  # type: ignore[arg-type]
+                )
+            self._conn.execute("SELECT 1")
+            return True
+        except psycopg.Error:
+            self.close()
+            return False
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()

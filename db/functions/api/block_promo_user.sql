@@ -15,6 +15,7 @@ DECLARE
     v_now  timestamptz := ops.now();
 BEGIN
     PERFORM core.check_user_id(p_user_id);
+    PERFORM ops.check_timestamp(p_until, 'p_until');
     PERFORM ops.check_argument(p_until > v_now AND p_until <= v_now + interval '365 days', 'p_until',
         'a block ends in the future, within a year', NULL);
     PERFORM ops.check_actor(p_actor);

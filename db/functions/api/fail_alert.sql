@@ -13,6 +13,7 @@ DECLARE
 BEGIN
     PERFORM ops.check_argument(char_length(p_error) BETWEEN 1 AND 2000, 'p_error',
         'say why the delivery failed (1 to 2000 characters)', NULL);
+    PERFORM ops.check_timestamp(p_retry_at, 'p_retry_at');
     SELECT * INTO v_alert FROM ops.alert_outbox AS a WHERE a.alert_id = p_id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'SP404', MESSAGE = 'alert not found', DETAIL = format('no alert %s', p_id);

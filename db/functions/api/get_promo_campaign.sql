@@ -52,7 +52,8 @@ BEGIN
                count(*) FILTER (WHERE x.status = 'CONSUMED') AS consumed,
                count(*) FILTER (WHERE x.status = 'REVOKED') AS revoked
         FROM promo.promo_redemptions AS x WHERE x.promo_code_id = c.promo_code_id) AS r
-    WHERE c.promo_code_id = p_promo_code_id;
+    WHERE c.promo_code_id = p_promo_code_id
+      AND NOT c.internal;  -- the code-less referral campaign is not an admin's: as if absent
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'SP404', MESSAGE = 'promo campaign not found',
             DETAIL = format('no campaign with id %s', p_promo_code_id);

@@ -44,7 +44,7 @@ BEGIN
       AND (p_q IS NULL OR c.campaign ILIKE '%' || replace(replace(p_q, '%', '\%'), '_', '\_') || '%'
            OR c.prefix = upper(p_q))
       AND (p_before_id IS NULL OR c.promo_code_id < p_before_id)
-      AND c.pepper_id <> '\x0000000000000000'  -- the code-less referral campaign is internal
+      AND NOT c.internal  -- the code-less referral campaign is not an admin's
     ORDER BY c.promo_code_id DESC
     LIMIT p_limit;
 END

@@ -10,14 +10,16 @@ DECLARE
     v_paused      integer := 0;
     v_not_found   bigint;
 BEGIN
-    -- Abused: at least N refused attempts from at least K distinct users attributed to an
-    -- ACTIVE campaign within the window (refusals on its code, NOT_FOUND guesses on its prefix),
-    -- counting only attempts after an operator's last resume.
+    -- Abused: at least N guesses from at least K distinct users attributed to an ACTIVE
+    -- campaign within the window, counting only attempts after an operator's last resume. A
+    -- guess is a lookup that matched no code (NOT_FOUND), attributed by the campaign's public
+    -- prefix; a refusal of a code that exists (DEPLETED, ALREADY_REDEEMED, PAUSED ...) is not
+    -- guessing: a popular code refuses many users at once.
     FOR v_abused IN
         SELECT c.promo_code_id, count(*) AS attempts, count(DISTINCT a.user_id) AS users
         FROM promo.promo_attempts AS a
         JOIN promo.promo_codes AS c USING (promo_code_id)
-        WHERE a.counted AND a.created_at > v_since AND c.status = 'ACTIVE'
+        WHERE a.outcome = 'NOT_FOUND' AND a.counted AND a.created_at > v_since AND c.status = 'ACTIVE'
           AND a.created_at > coalesce(c.guard_counting_since, '-infinity')
         GROUP BY c.promo_code_id
         HAVING count(*) >= ops.setting_integer('promo.guard_min_attempts')
@@ -32,7 +34,7 @@ BEGIN
                                 v_abused.promo_code_id::text, 'BRUTE_FORCE_GUARD',
                                 jsonb_build_object('attempts', v_abused.attempts, 'users', v_abused.users));
         PERFORM ops.raise_alert('promo.campaign_autopaused', 'critical',
-            format('campaign %s paused by the brute-force guard: %s refused attempts from %s users',
+            format('campaign %s paused by the brute-force guard: %s NOT_FOUND guesses on its prefix from %s users',
                    v_abused.promo_code_id, v_abused.attempts, v_abused.users),
             jsonb_build_object('promo_code_id', v_abused.promo_code_id, 'attempts', v_abused.attempts,
                                'users', v_abused.users),
@@ -54,4 +56,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION api.run_promo_bruteforce_guard() IS
-    'Job: pauses ACTIVE campaigns with too many refused attempts from enough distinct users in the window (audited, alert promo.campaign_autopaused); alerts promo.bruteforce_suspected on a global NOT_FOUND surge. Returns how many it paused.';
+    'Job: pauses ACTIVE campaigns with too many NOT_FOUND guesses on their prefix from enough distinct users in the window (audited, alert promo.campaign_autopaused); alerts promo.bruteforce_suspected on a global NOT_FOUND surge. Returns how many it paused.';

@@ -28,6 +28,12 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'SP404', MESSAGE = 'promo campaign not found',
             DETAIL = format('no campaign with id %s', p_promo_code_id);
     END IF;
+    IF v_campaign.internal THEN
+        RAISE EXCEPTION USING ERRCODE = 'SP409', MESSAGE = 'campaign is internal',
+            DETAIL = format('campaign %s holds the DISCOUNT referral rewards; it has no code to pause',
+                            p_promo_code_id),
+            HINT = 'Referral rewards are governed by the referral settings, not by a campaign status.';
+    END IF;
     IF v_campaign.status = p_status THEN
         RETURN QUERY SELECT p_promo_code_id, p_status, false;  -- no change, no audit noise
         RETURN;

@@ -3,9 +3,9 @@ RETURNS bigint
 LANGUAGE plpgsql STABLE
 AS $$
 BEGIN
-    -- The code-less campaign migration 0008 created for DISCOUNT rewards.
-    RETURN (SELECT c.promo_code_id FROM promo.promo_codes AS c
-            WHERE c.pepper_id = '\x0000000000000000' AND c.campaign = 'Referral reward: personal discount');
+    -- The code-less campaign migration 0008 created for DISCOUNT rewards (there is one: a
+    -- unique partial index on promo_codes.internal).
+    RETURN (SELECT c.promo_code_id FROM promo.promo_codes AS c WHERE c.internal);
 END
 $$;
 COMMENT ON FUNCTION referral.discount_campaign_id() IS

@@ -2,7 +2,7 @@
 -- with the injectable clock: thresholds, distinct users, the window, prefix attribution, resume,
 -- and the deduplicated global NOT_FOUND alert.
 BEGIN;
-SELECT plan(59);
+SELECT plan(66);
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-10-01 00:00:00+00';
@@ -156,6 +156,36 @@ SELECT pg_temp.try(8101, 'GUARDB-WRONG-8101-' || i, 'b-8101-' || i) FROM generat
 SELECT pg_temp.try(8102, 'GUARDB-WRONG-8102-' || i, 'b-8102-' || i) FROM generate_series(1, 2) AS i;
 SELECT is(api.run_promo_bruteforce_guard(), 0, '5 attempts from 2 users: the guard does nothing');
 SELECT is(pg_temp.cstatus('b'), 'ACTIVE', 'the campaign with too few distinct users stays ACTIVE');
+
+-- Refusals of a code that exists are not guesses. D (single use): one APPLIED, 6 users DEPLETED;
+-- E (unlimited, once per user): 3 users retry their own code twice (ALREADY_REDEEMED).
+INSERT INTO camp VALUES
+    ('d', api.create_promo_code('GUARDD-SECRET-01', 'PREMIUM_GRANT', 'guard d', p_grant_days => 1,
+                                p_max_uses => 1, p_prefix => 'GUARDD')),
+    ('e', api.create_promo_code('GUARDE-SECRET-01', 'PREMIUM_GRANT', 'guard e', p_grant_days => 1,
+                                p_prefix => 'GUARDE'));
+SELECT is(pg_temp.try(8401, 'GUARDD-SECRET-01', 'd-8401'), 'APPLIED', 'D''s single use is taken');
+SELECT is_empty($$ SELECT * FROM (SELECT pg_temp.try(u, 'GUARDD-SECRET-01', 'd-' || u) AS outcome
+                                  FROM generate_series(8402, 8407) AS u) AS t WHERE outcome <> 'DEPLETED' $$,
+                'six more users are refused DEPLETED');
+SELECT results_eq(
+    $$ SELECT outcome, count(*) FROM (SELECT pg_temp.try(u, 'GUARDE-SECRET-01', 'e-' || u || '-' || i) AS outcome
+                                     FROM generate_series(8501, 8503) AS u, generate_series(0, 2) AS i) AS t
+       GROUP BY outcome ORDER BY outcome $$,
+    $$ VALUES ('ALREADY_REDEEMED', 6::bigint), ('APPLIED', 3::bigint) $$,
+    'three users redeem E and retry twice: six ALREADY_REDEEMED');
+-- 4 guesses on D's prefix: with its refusals, 10 counted attempts from 10 users.
+SELECT pg_temp.try(u, 'GUARDD-WRONG-' || u, 'd-' || u) FROM generate_series(8411, 8414) AS u;
+SELECT is(api.run_promo_bruteforce_guard(), 0, 'refusals of existing codes do not make a campaign abused');
+SELECT results_eq($$ SELECT pg_temp.cstatus('d'), pg_temp.cstatus('e') $$, $$ VALUES ('ACTIVE', 'ACTIVE') $$,
+                  'a depleted flash promo and retried codes stay ACTIVE');
+SELECT pg_temp.try(8415, 'GUARDD-WRONG-8415', 'd-8415');
+SELECT is(api.run_promo_bruteforce_guard(), 1, 'the N-th NOT_FOUND guess on D''s prefix pauses it');
+SELECT results_eq(
+    $$ SELECT actor, details FROM ops.audit_log
+       WHERE target_type = 'promo_code' AND target_id = pg_temp.cid('d')::text AND action = 'promo.campaign_paused' $$,
+    $$ VALUES ('job:promo_bruteforce_guard', '{"attempts": 5, "users": 5}'::jsonb) $$,
+    'only the five guesses were counted');
 
 -- C: 4 guesses now; one more later.
 SELECT pg_temp.try(u, 'GUARDC-WRONG-' || u, 'c-' || u) FROM generate_series(8201, 8204) AS u;

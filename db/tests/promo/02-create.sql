@@ -1,7 +1,7 @@
 -- api.create_promo_code: what a campaign stores (never the code), its capacity slots, its audit
 -- row, duplicates (also across a pepper rotation) and every refusal (which writes nothing).
 BEGIN;
-SELECT plan(54);
+SELECT plan(55);
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-02-01 00:00:00+00';
@@ -217,6 +217,12 @@ SELECT results_eq(
 SELECT throws_ok($$ SELECT api.create_promo_code('WINTER2030', 'PREMIUM_GRANT', 'Winter', p_grant_days => 30) $$,
                  'SP500', 'promo.pepper_previous is not set',
                  'during a rotation, creation refuses to run without the previous pepper');
+-- The same from the other side (the other fingerprints sort before or after the current one).
+SET LOCAL promo.pepper = 'rotated-pepper-9876543210-9876543210-zyxw';
+SELECT throws_ok($$ SELECT api.create_promo_code('WINTER2030', 'PREMIUM_GRANT', 'Winter', p_grant_days => 30) $$,
+                 'SP500', 'promo.pepper_previous is not set',
+                 'so it does under the new pepper while campaigns of the old one remain');
+SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 SET LOCAL promo.pepper_previous = 'rotated-pepper-9876543210-9876543210-zyxw';
 SELECT lives_ok($$ SELECT api.create_promo_code('WINTER2030', 'PREMIUM_GRANT', 'Winter', p_grant_days => 30,
                                                  p_prefix => 'WIN') $$,
