@@ -41,6 +41,14 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+# The bot's texts: each gettext catalog compiled when its .po is newer than its .mo (git-ignored).
+for po in app/bot/locales/*/LC_MESSAGES/messages.po; do
+  mo="${po%.po}.mo"
+  if [ ! -f "$mo" ] || [ "$po" -nt "$mo" ]; then
+    .venv/bin/pybabel compile --use-fuzzy -i "$po" -o "$mo" 2>/dev/null
+  fi
+done
+
 if [ ! -f .env ]; then
   (umask 077 && .venv/bin/python -m app.cli.main dev-env > .env.tmp)
   mv .env.tmp .env

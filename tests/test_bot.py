@@ -115,13 +115,15 @@ async def test_promo_discount_from_code_to_paid_premium(
     reply = _sent(await chat.send(user, f"/promo {code}"))
     assert len(reply) == 1 and "25 % Rabatt" in reply[0]["text"]
     buttons = _buttons(reply[0])
-    assert [b["text"] for b in buttons][0] == "30 Tage für 188 ⭐ statt 250 ⭐"
+    assert buttons[0]["text"] == "30 Tage für 188 ⭐ statt 250 ⭐"
     rid = PlanChosen.unpack(buttons[0]["callback_data"]).rid
     assert rid > 0
 
     calls = await _buy(chat, user, buttons[0]["callback_data"])
     invoice = _sent(calls, "sendInvoice")[0]
-    assert invoice["currency"] == "XTR" and invoice["prices"] == [{"label": invoice["title"], "amount": 188}]
+    assert invoice["currency"] == "XTR" and invoice["prices"] == [
+        {"label": invoice["title"], "amount": 188}
+    ]
     answers = _sent(calls, "answerPreCheckoutQuery")
     assert [str(a["ok"]).lower() for a in answers] == ["true"]
     confirmation = _sent(calls)[-1]["text"]
@@ -131,7 +133,8 @@ async def test_promo_discount_from_code_to_paid_premium(
         "SELECT p.status, r.status AS redemption,"
         " (SELECT sum(stars_delta) FROM billing.ledger l WHERE l.user_id = p.user_id"
         "  AND l.kind = 'PURCHASE_PAYMENT') AS stars,"
-        " (SELECT sum(used) FROM promo.capacity_slots s WHERE s.promo_code_id = r.promo_code_id) AS used"
+        " (SELECT sum(used) FROM promo.capacity_slots s"
+        "  WHERE s.promo_code_id = r.promo_code_id) AS used"
         " FROM billing.purchases p JOIN promo.promo_redemptions r USING (promo_redemption_id)"
         " WHERE p.user_id = %s",
         (user,),
@@ -139,9 +142,7 @@ async def test_promo_discount_from_code_to_paid_premium(
     assert trail == [{"status": "PAID", "redemption": "CONSUMED", "stars": 188, "used": 1}]
 
     # Telegram delivers the successful_payment update again: 200, no second credit.
-    payment = next(
-        u for u in _delivered(chat) if "successful_payment" in u.get("message", {})
-    )
+    payment = next(u for u in _delivered(chat) if "successful_payment" in u.get("message", {}))
     again = await chat.sandbox.deliver(payment)
     assert again["status"] == 200
     credits = admin_conn.execute(
@@ -183,11 +184,15 @@ async def test_referral_reward_is_granted_once_however_often_it_is_pressed(
     ).fetchone()
     assert grants == {"n": 1}
     pressed = {
-        u["callback_query"]["id"] for u in chat.sandbox.delivered if "callback_query" in u
-        and u["callback_query"]["from"]["id"] == referrer
+        u["callback_query"]["id"]
+        for u in chat.sandbox.delivered
+        if "callback_query" in u and u["callback_query"]["from"]["id"] == referrer
     }
-    answered = {str(c["params"]["callback_query_id"]) for c in chat.sandbox.calls
-                if c["method"] == "answerCallbackQuery"}
+    answered = {
+        str(c["params"]["callback_query_id"])
+        for c in chat.sandbox.calls
+        if c["method"] == "answerCallbackQuery"
+    }
     assert pressed <= answered, "every callback query is answered"
 
 
@@ -228,20 +233,28 @@ async def test_precheckout_refuses_a_wrong_amount_in_german(chat: Chat) -> None:
     calls += await chat.press(user, _buttons(_sent(calls)[0])[0]["callback_data"])  # terms
     invoice = chat.sandbox.last_invoice(user)
     assert invoice is not None
-    query = {"update_id": chat.sandbox.next_id(), "pre_checkout_query": {
-        "id": "q-wrong-amount", "from": {"id": user, "is_bot": False, "first_name": "T"},
-        "currency": "XTR", "total_amount": 1, "invoice_payload": invoice["invoice_payload"]}}
+    query = {
+        "update_id": chat.sandbox.next_id(),
+        "pre_checkout_query": {
+            "id": "q-wrong-amount",
+            "from": {"id": user, "is_bot": False, "first_name": "T"},
+            "currency": "XTR",
+            "total_amount": 1,
+            "invoice_payload": invoice["invoice_payload"],
+        },
+    }
     assert (await chat.sandbox.deliver(query))["status"] == 200
-    answer = next(c["params"] for c in chat.sandbox.calls
-                  if c["method"] == "answerPreCheckoutQuery"
-                  and c["params"]["pre_checkout_query_id"] == "q-wrong-amount")
+    answer = next(
+        c["params"]
+        for c in chat.sandbox.calls
+        if c["method"] == "answerPreCheckoutQuery"
+        and c["params"]["pre_checkout_query_id"] == "q-wrong-amount"
+    )
     assert str(answer["ok"]).lower() == "false"
     assert answer["error_message"] == "Der Betrag stimmt nicht mit der Rechnung überein."
 
 
-async def test_refund_through_the_internal_api_is_idempotent(
-    chat: Chat, admin_conn: Conn
-) -> None:
+async def test_refund_through_the_internal_api_is_idempotent(chat: Chat, admin_conn: Conn) -> None:
     user = _user()
     welcome = _sent(await chat.send(user, "/start"))[0]
     plan = next(b for b in _buttons(welcome) if b["callback_data"].startswith("plan:"))

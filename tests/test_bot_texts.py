@@ -14,12 +14,26 @@ from tests.conftest import Conn
 
 CODE = Path(__file__).resolve().parent.parent / "app" / "bot"
 OUTCOMES = {
-    "precheckout": ["UNKNOWN_PAYLOAD", "OTHER_USER", "ALREADY_PAID", "CANCELLED", "WRONG_CURRENCY",
-                    "WRONG_AMOUNT", "PLAN_WITHDRAWN", "RESERVATION_EXPIRED"],
+    "precheckout": [
+        "UNKNOWN_PAYLOAD",
+        "OTHER_USER",
+        "ALREADY_PAID",
+        "CANCELLED",
+        "WRONG_CURRENCY",
+        "WRONG_AMOUNT",
+        "PLAN_WITHDRAWN",
+        "RESERVATION_EXPIRED",
+    ],
     "payment": ["PAID", "MISMATCH", "DUPLICATE", "UNKNOWN_PURCHASE"],
     "reward": ["PREMIUM_DAYS", "DISCOUNT", "NOT_YOURS", "NOT_FOUND", "CANCELLED"],
-    "referral": ["REGISTERED", "UNKNOWN_CODE", "SELF_REFERRAL", "ALREADY_REFERRED", "ALREADY_PAID",
-                 "CYCLE"],
+    "referral": [
+        "REGISTERED",
+        "UNKNOWN_CODE",
+        "SELF_REFERRAL",
+        "ALREADY_REFERRED",
+        "ALREADY_PAID",
+        "CYCLE",
+    ],
     "delete": ["DELETED", "NOTHING_STORED"],
     "terms": ["OUTDATED"],
 }

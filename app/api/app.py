@@ -14,12 +14,12 @@ from aiohttp.abc import AbstractAccessLogger
 from psycopg_pool import AsyncConnectionPool
 
 from app.api import health, metrics, openapi, promo, purchases
-from app.bot import webhook
-from app.bot.webhook import BotConfig, bot_config
 from app.api.bodies import InvalidBody
 from app.api.errors import POOL_WAIT_ERRORS, problem_from_db_error, problem_from_pool_wait
 from app.api.keys import ADMIN_POOL, POOL, PROBE, REQUEST_ID, SETTINGS
 from app.api.problems import Handler, problem, problem_middleware
+from app.bot import webhook
+from app.bot.webhook import BotConfig, bot_config
 from app.config import Settings
 from app.db.cluster import ADMIN_ROLE
 from app.db.pool import DatabaseProbe, create_pool

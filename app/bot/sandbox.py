@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,12 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-BOT_USER = {"id": 1000000001, "is_bot": True, "first_name": "Starpass", "username": "starpass_sandbox_bot"}
+BOT_USER = {
+    "id": 1000000001,
+    "is_bot": True,
+    "first_name": "Starpass",
+    "username": "starpass_sandbox_bot",
+}
 SANDBOX_TOKEN = f"{BOT_USER['id']}:sandbox-development-token"
 JSON_FIELDS = {"reply_markup", "prices", "allowed_updates", "entities", "link_preview_options"}
 
@@ -48,7 +54,11 @@ class Sandbox:
     refunded: set[str] = field(default_factory=set)
     transactions: list[dict[str, Any]] = field(default_factory=list)
     delivered: list[dict[str, Any]] = field(default_factory=list)
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    # Update ids are unique per bot at Telegram; a random start keeps sandboxes that share a
+    # database (tests, restarts of `make run`) from looking like redeliveries of each other.
+    _ids: itertools.count[int] = field(
+        default_factory=lambda: itertools.count(secrets.randbelow(2**40) + 1)
+    )
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -77,8 +87,12 @@ class Sandbox:
         return {"ok": True, "result": result}
 
     def m_getme(self, params: dict[str, Any]) -> Any:
-        return {**BOT_USER, "can_join_groups": True, "can_read_all_group_messages": False,
-                "supports_inline_queries": False}
+        return {
+            **BOT_USER,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
 
     def m_setwebhook(self, params: dict[str, Any]) -> Any:
         self.webhook_url = params["url"]
@@ -91,12 +105,21 @@ class Sandbox:
         return True
 
     def m_getwebhookinfo(self, params: dict[str, Any]) -> Any:
-        return {"url": self.webhook_url or "", "has_custom_certificate": False,
-                "pending_update_count": 0, "allowed_updates": self.allowed_updates or []}
+        return {
+            "url": self.webhook_url or "",
+            "has_custom_certificate": False,
+            "pending_update_count": 0,
+            "allowed_updates": self.allowed_updates or [],
+        }
 
     def _message(self, chat_id: int, **content: Any) -> dict[str, Any]:
-        message = {"message_id": self.next_id(), "date": int(time.time()),
-                   "chat": {"id": chat_id, "type": "private"}, "from": BOT_USER, **content}
+        message = {
+            "message_id": self.next_id(),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": BOT_USER,
+            **content,
+        }
         self.messages[(chat_id, message["message_id"])] = message
         return message
 
@@ -113,9 +136,11 @@ class Sandbox:
             return 400, "Bad Request: message to edit not found"
         markup = params.get("reply_markup")
         if message.get("text") == params["text"] and message.get("reply_markup") == markup:
-            return 400, ("Bad Request: message is not modified: specified new message content and"
-                         " reply markup are exactly the same as a current content and reply markup"
-                         " of the message")
+            return 400, (
+                "Bad Request: message is not modified: specified new message content and"
+                " reply markup are exactly the same as a current content and reply markup"
+                " of the message"
+            )
         message["text"] = params["text"]
         message.pop("reply_markup", None)
         if markup:
@@ -126,7 +151,10 @@ class Sandbox:
     def m_answercallbackquery(self, params: dict[str, Any]) -> Any:
         query = str(params["callback_query_id"])
         if query in self.answered_callbacks:
-            return 400, "Bad Request: query is too old and response timeout expired or query ID is invalid"
+            return (
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
+            )
         self.answered_callbacks.add(query)
         return True
 
@@ -134,10 +162,17 @@ class Sandbox:
         prices = params["prices"]
         if params.get("currency") != "XTR" or len(prices) != 1:
             return 400, "Bad Request: Stars invoices need currency XTR and exactly one price"
-        return self._message(int(params["chat_id"]), invoice={
-            "title": params["title"], "description": params["description"],
-            "start_parameter": params.get("start_parameter", ""), "currency": "XTR",
-            "total_amount": int(prices[0]["amount"])}, invoice_payload=params["payload"])
+        return self._message(
+            int(params["chat_id"]),
+            invoice={
+                "title": params["title"],
+                "description": params["description"],
+                "start_parameter": params.get("start_parameter", ""),
+                "currency": "XTR",
+                "total_amount": int(prices[0]["amount"]),
+            },
+            invoice_payload=params["payload"],
+        )
 
     def m_answerprecheckoutquery(self, params: dict[str, Any]) -> Any:
         return True
@@ -156,58 +191,111 @@ class Sandbox:
     def m_getstartransactions(self, params: dict[str, Any]) -> Any:
         rows = []
         for t in self.transactions:
-            rows.append({"id": t["id"], "amount": t["amount"], "date": t["date"],
-                         "source": {"type": "user", "user": {"id": t["user_id"], "is_bot": False,
-                                                             "first_name": "User"}}})
+            rows.append(
+                {
+                    "id": t["id"],
+                    "amount": t["amount"],
+                    "date": t["date"],
+                    "source": {
+                        "type": "user",
+                        "user": {"id": t["user_id"], "is_bot": False, "first_name": "User"},
+                    },
+                }
+            )
             if t["id"] in self.refunded:
-                rows.append({"id": t["id"], "amount": t["amount"], "date": t["date"],
-                             "receiver": {"type": "user", "user": {"id": t["user_id"],
-                                                                   "is_bot": False,
-                                                                   "first_name": "User"}}})
+                rows.append(
+                    {
+                        "id": t["id"],
+                        "amount": t["amount"],
+                        "date": t["date"],
+                        "receiver": {
+                            "type": "user",
+                            "user": {"id": t["user_id"], "is_bot": False, "first_name": "User"},
+                        },
+                    }
+                )
         offset, limit = int(params.get("offset", 0)), int(params.get("limit", 100))
-        return {"transactions": rows[offset:offset + limit]}
+        return {"transactions": rows[offset : offset + limit]}
 
     # -- acting as Telegram towards the webhook ---------------------------------------------
 
     def _user(self, user_id: int, language: str) -> dict[str, Any]:
-        return {"id": user_id, "is_bot": False, "first_name": "Testnutzer", "language_code": language}
+        return {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": "Testnutzer",
+            "language_code": language,
+        }
 
     async def deliver(self, update: dict[str, Any]) -> dict[str, Any]:
         if not self.webhook_url:
             raise web.HTTPConflict(text="no webhook set: the bot has not called setWebhook yet")
         self.delivered.append(update)
         headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook_secret or ""}
-        async with aiohttp.ClientSession() as session, session.post(
-            self.webhook_url, json=update, headers=headers, timeout=aiohttp.ClientTimeout(total=60)
-        ) as response:
-            return {"update_id": update["update_id"], "status": response.status,
-                    "body": await response.text()}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                self.webhook_url,
+                json=update,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=60),
+            ) as response,
+        ):
+            return {
+                "update_id": update["update_id"],
+                "status": response.status,
+                "body": await response.text(),
+            }
 
-    def text_update(self, user_id: int, text: str, language: str = "de",
-                    reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
-        message: dict[str, Any] = {"message_id": self.next_id(), "date": int(time.time()),
-                                   "chat": {"id": user_id, "type": "private"},
-                                   "from": self._user(user_id, language), "text": text}
+    def text_update(
+        self, user_id: int, text: str, language: str = "de", reply_to: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": self.next_id(),
+            "date": int(time.time()),
+            "chat": {"id": user_id, "type": "private"},
+            "from": self._user(user_id, language),
+            "text": text,
+        }
         if text.startswith("/"):
-            message["entities"] = [{"type": "bot_command", "offset": 0,
-                                    "length": len(text.split()[0])}]
+            message["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}
+            ]
         if reply_to is not None:
             message["reply_to_message"] = reply_to
         return {"update_id": self.next_id(), "message": message}
 
     def press_update(self, user_id: int, data: str, language: str = "de") -> dict[str, Any]:
         # The newest message of ours in that chat whose keyboard has this button.
-        message = next((m for (chat, _), m in sorted(self.messages.items(), reverse=True)
-                        if chat == user_id and data in json.dumps(m.get("reply_markup", {}))),
-                       None)
+        message = next(
+            (
+                m
+                for (chat, _), m in sorted(self.messages.items(), reverse=True)
+                if chat == user_id and data in json.dumps(m.get("reply_markup", {}))
+            ),
+            None,
+        )
         message = message or self._message(user_id, text="(button)")
-        return {"update_id": self.next_id(), "callback_query": {
-            "id": str(self.next_id()), "from": self._user(user_id, language),
-            "chat_instance": str(user_id), "data": data, "message": message}}
+        return {
+            "update_id": self.next_id(),
+            "callback_query": {
+                "id": str(self.next_id()),
+                "from": self._user(user_id, language),
+                "chat_instance": str(user_id),
+                "data": data,
+                "message": message,
+            },
+        }
 
     def last_invoice(self, user_id: int) -> dict[str, Any] | None:
-        return next((m for (chat, _), m in sorted(self.messages.items(), reverse=True)
-                     if chat == user_id and "invoice" in m), None)
+        return next(
+            (
+                m
+                for (chat, _), m in sorted(self.messages.items(), reverse=True)
+                if chat == user_id and "invoice" in m
+            ),
+            None,
+        )
 
     async def pay(self, user_id: int, language: str = "de") -> list[dict[str, Any]]:
         """What Telegram does when the user pays the newest invoice: pre-checkout, and on ok
@@ -217,31 +305,70 @@ class Sandbox:
             raise web.HTTPConflict(text="no invoice in this chat: press a plan button first")
         amount, payload = invoice["invoice"]["total_amount"], invoice["invoice_payload"]
         query_id = str(self.next_id())
-        deliveries = [await self.deliver({"update_id": self.next_id(), "pre_checkout_query": {
-            "id": query_id, "from": self._user(user_id, language), "currency": "XTR",
-            "total_amount": amount, "invoice_payload": payload}})]
-        answer = next((c["params"] for c in reversed(self.calls)
-                       if c["method"] == "answerPreCheckoutQuery"
-                       and str(c["params"].get("pre_checkout_query_id")) == query_id), None)
+        deliveries = [
+            await self.deliver(
+                {
+                    "update_id": self.next_id(),
+                    "pre_checkout_query": {
+                        "id": query_id,
+                        "from": self._user(user_id, language),
+                        "currency": "XTR",
+                        "total_amount": amount,
+                        "invoice_payload": payload,
+                    },
+                }
+            )
+        ]
+        answer = next(
+            (
+                c["params"]
+                for c in reversed(self.calls)
+                if c["method"] == "answerPreCheckoutQuery"
+                and str(c["params"].get("pre_checkout_query_id")) == query_id
+            ),
+            None,
+        )
         if not answer or str(answer.get("ok")).lower() != "true":
             return deliveries
         charge = f"sandbox-charge-{self.next_id()}"
-        self.transactions.append({"id": charge, "amount": amount, "date": int(time.time()),
-                                  "user_id": user_id, "payload": payload})
-        deliveries.append(await self.deliver(self.text_update(user_id, "", language) | {
-            "message": {**self.text_update(user_id, "", language)["message"], "text": None,
-                        "successful_payment": {"currency": "XTR", "total_amount": amount,
-                                               "invoice_payload": payload,
-                                               "telegram_payment_charge_id": charge,
-                                               "provider_payment_charge_id": ""}}}))
+        self.transactions.append(
+            {
+                "id": charge,
+                "amount": amount,
+                "date": int(time.time()),
+                "user_id": user_id,
+                "payload": payload,
+            }
+        )
+        deliveries.append(
+            await self.deliver(
+                self.text_update(user_id, "", language)
+                | {
+                    "message": {
+                        **self.text_update(user_id, "", language)["message"],
+                        "text": None,
+                        "successful_payment": {
+                            "currency": "XTR",
+                            "total_amount": amount,
+                            "invoice_payload": payload,
+                            "telegram_payment_charge_id": charge,
+                            "provider_payment_charge_id": "",
+                        },
+                    }
+                }
+            )
+        )
         return deliveries
 
     async def _deliver_refund(self, payment: dict[str, Any]) -> None:
         update = self.text_update(payment["user_id"], "")
         update["message"].pop("text")
         update["message"]["refunded_payment"] = {
-            "currency": "XTR", "total_amount": payment["amount"],
-            "invoice_payload": payment["payload"], "telegram_payment_charge_id": payment["id"]}
+            "currency": "XTR",
+            "total_amount": payment["amount"],
+            "invoice_payload": payment["payload"],
+            "telegram_payment_charge_id": payment["id"],
+        }
         await self.deliver(update)
 
 
@@ -282,8 +409,11 @@ async def post_update(request: web.Request) -> web.Response:
 async def post_failure(request: web.Request) -> web.Response:
     spec = await request.json()
     request.app[SANDBOX].failures[spec["method"]] = Failure(
-        int(spec.get("error_code", 429)), spec.get("description", "Too Many Requests: retry after 1"),
-        spec.get("retry_after"), int(spec.get("times", 1)))
+        int(spec.get("error_code", 429)),
+        spec.get("description", "Too Many Requests: retry after 1"),
+        spec.get("retry_after"),
+        int(spec.get("times", 1)),
+    )
     return web.json_response({"ok": True})
 
 

@@ -33,7 +33,8 @@ def text(key: str, **values: object) -> str:
 def when(moment: datetime | None) -> str:
     """A moment in Berlin time, in the user's language (Telegram shows no time zones)."""
     if moment is None:
-        return "–"
-    locale = I18n.get_current().current_locale
+        return "-"
+    i18n = I18n.get_current()
+    locale = i18n.current_locale if i18n is not None else DEFAULT_LOCALE
     pattern = "d. MMMM y, HH:mm 'Uhr'" if locale == "de" else "d MMMM y, HH:mm '(Berlin time)'"
     return format_datetime(moment, pattern, tzinfo=BERLIN, locale=locale)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
@@ -49,7 +51,10 @@ def bot_config(settings: Settings) -> BotConfig | None:
     if settings.telegram_bot_token is None:
         return None
     if settings.telegram_webhook_secret is None:
-        raise BotConfigError("TELEGRAM_WEBHOOK_SECRET is not set: Telegram's calls to the webhook are authenticated with it")
+        raise BotConfigError(
+            "TELEGRAM_WEBHOOK_SECRET is not set: Telegram's calls to the webhook are"
+            " authenticated with it"
+        )
     return BotConfig(
         token=settings.telegram_bot_token.get_secret_value(),
         webhook_secret=settings.telegram_webhook_secret.get_secret_value(),
@@ -68,7 +73,8 @@ def api_server(base_url: str) -> TelegramAPIServer:
     if base.endswith("/test"):
         root = base.removesuffix("/test")
         return TelegramAPIServer(
-            base=f"{root}/bot{{token}}/test/{{method}}", file=f"{root}/file/bot{{token}}/test/{{path}}"
+            base=f"{root}/bot{{token}}/test/{{method}}",
+            file=f"{root}/file/bot{{token}}/test/{{path}}",
         )
     return TelegramAPIServer.from_base(base)
 
@@ -85,7 +91,9 @@ def make_dispatcher(pool: AsyncConnectionPool) -> Dispatcher:
     language_middleware(make_i18n()).setup(dispatcher)
     dispatcher.callback_query.middleware(CallbackAnswers())
     # support last: its catch-all answers whatever no other router took.
-    dispatcher.include_routers(start.router, promo.router, checkout.router, referral.router, support.router)
+    dispatcher.include_routers(
+        start.build(), promo.build(), checkout.build(), referral.build(), support.build()
+    )
     return dispatcher
 
 
@@ -95,7 +103,9 @@ class TelegramWebhook(SimpleRequestHandler):
     handler makes safe to repeat (idempotent by update, callback, charge or reward id)."""
 
     async def handle(self, request: web.Request) -> web.Response:
-        if not self.verify_secret(request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""), self.bot):
+        if not self.verify_secret(
+            request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""), self.bot
+        ):
             return problem(401, "unauthorized", "The webhook secret token is missing or wrong.")
         try:
             update = Update.model_validate(await request.json(), context={"bot": self.bot})
@@ -103,10 +113,14 @@ class TelegramWebhook(SimpleRequestHandler):
             log.warning("telegram_update_malformed", error=type(exc).__name__)
             return web.json_response({})
         try:
-            result = await self.dispatcher.feed_webhook_update(self.bot, update, **self.data)
+            result: TelegramMethod[Any] | None = await self.dispatcher.feed_webhook_update(
+                self.bot, update, **self.data
+            )
         except Exception:
             log.exception("telegram_update_failed", update_id=update.update_id)
-            return problem(500, "internal_error", "The update was not handled; Telegram retries it.")
+            return problem(
+                500, "internal_error", "The update was not handled; Telegram retries it."
+            )
         return web.Response(body=self._build_response_writer(bot=self.bot, result=result))
 
 
@@ -121,4 +135,6 @@ def mount(app: web.Application, config: BotConfig, pool: AsyncConnectionPool) ->
 
 async def set_webhook(bot: Bot, url: str, secret: str) -> None:
     # Never drop_pending_updates: updates waiting at Telegram are payments and presses.
-    await bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+    await bot.set_webhook(
+        url, secret_token=secret, allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False
+    )

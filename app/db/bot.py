@@ -24,9 +24,7 @@ async def quote_discount(pool: AsyncConnectionPool, **args: object) -> list[Row]
 
 
 async def accept_terms(pool: AsyncConnectionPool, **args: object) -> Row | None:
-    return await _one(
-        pool, "SELECT * FROM api.accept_terms(%(user_id)s, %(terms_version)s)", args
-    )
+    return await _one(pool, "SELECT * FROM api.accept_terms(%(user_id)s, %(terms_version)s)", args)
 
 
 async def init_purchase(pool: AsyncConnectionPool, **args: object) -> Row | None:
@@ -95,9 +93,7 @@ async def request_purchase_refund(pool: AsyncConnectionPool, **args: object) -> 
 
 
 async def claim_telegram_update(pool: AsyncConnectionPool, update_id: int) -> Row | None:
-    return await _one(
-        pool, "SELECT * FROM api.claim_telegram_update(%(id)s)", {"id": update_id}
-    )
+    return await _one(pool, "SELECT * FROM api.claim_telegram_update(%(id)s)", {"id": update_id})
 
 
 async def finish_telegram_update(pool: AsyncConnectionPool, update_id: int) -> Row | None:

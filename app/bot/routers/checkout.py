@@ -18,13 +18,11 @@ from app.bot.texts import text, when
 from app.db import bot as db
 from app.logs import get_logger
 
-router = Router(name="checkout")
 log = get_logger(__name__)
 # Telegram cancels the payment when pre-checkout is not answered within 10 s.
 PRECHECKOUT_DB_SECONDS = 6.0
 
 
-@router.callback_query(PlanChosen.filter())
 async def plan_chosen(
     callback: CallbackQuery, callback_data: PlanChosen, bot: Bot, pool: AsyncConnectionPool
 ) -> None:
@@ -42,7 +40,6 @@ async def plan_chosen(
     await _send_invoice(callback, callback_data.plan, callback_data.rid, bot, pool)
 
 
-@router.callback_query(TermsAccepted.filter())
 async def terms_accepted(
     callback: CallbackQuery, callback_data: TermsAccepted, bot: Bot, pool: AsyncConnectionPool
 ) -> None:
@@ -84,7 +81,6 @@ async def _send_invoice(
     )
 
 
-@router.pre_checkout_query()
 async def pre_checkout(query: PreCheckoutQuery, bot: Bot, pool: AsyncConnectionPool) -> None:
     # Answered here by a direct call, never queued; a slow or failing database is a refusal
     # the user can retry, not a silence that Telegram turns into a failed payment.
@@ -101,7 +97,9 @@ async def pre_checkout(query: PreCheckoutQuery, bot: Bot, pool: AsyncConnectionP
         )
     except (psycopg.Error, TimeoutError) as exc:
         log.warning("precheckout_failed", error=type(exc).__name__)
-        await bot.answer_pre_checkout_query(query.id, ok=False, error_message=text("precheckout.error"))
+        await bot.answer_pre_checkout_query(
+            query.id, ok=False, error_message=text("precheckout.error")
+        )
         return
     assert row is not None
     if row["ok"]:
@@ -112,7 +110,6 @@ async def pre_checkout(query: PreCheckoutQuery, bot: Bot, pool: AsyncConnectionP
         )
 
 
-@router.message(F.successful_payment)
 async def successful_payment(
     message: Message, bot: Bot, pool: AsyncConnectionPool, delivery: str
 ) -> None:
@@ -140,7 +137,6 @@ async def successful_payment(
         )
 
 
-@router.message(F.refunded_payment)
 async def refunded_payment(message: Message, pool: AsyncConnectionPool) -> None:
     refund = message.refunded_payment
     assert refund is not None
@@ -159,4 +155,17 @@ async def refunded_payment(message: Message, pool: AsyncConnectionPool) -> None:
         return
     assert row is not None
     until = row["premium_until"]
-    await message.answer(text("refund.REFUNDED", until=when(until) if until else text("refund.none")))
+    await message.answer(
+        text("refund.REFUNDED", until=when(until) if until else text("refund.none"))
+    )
+
+
+def build() -> Router:
+    """A fresh router: aiogram attaches a router to one dispatcher only."""
+    router = Router(name="checkout")
+    router.callback_query.register(plan_chosen, PlanChosen.filter())
+    router.callback_query.register(terms_accepted, TermsAccepted.filter())
+    router.pre_checkout_query.register(pre_checkout)
+    router.message.register(successful_payment, F.successful_payment)
+    router.message.register(refunded_payment, F.refunded_payment)
+    return router

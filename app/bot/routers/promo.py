@@ -14,8 +14,6 @@ from app.bot.texts import text, when
 from app.db import api as db_api
 from app.db import bot as db
 
-router = Router(name="promo")
-
 
 def _ask() -> tuple[str, ForceReply]:
     return text("promo.ask"), ForceReply(input_field_placeholder=text("promo.placeholder"))
@@ -63,7 +61,6 @@ async def offer_discount(
     )
 
 
-@router.message(Command("promo"))
 async def promo_command(
     message: Message, command: CommandObject, event_update: Update, pool: AsyncConnectionPool
 ) -> None:
@@ -74,15 +71,22 @@ async def promo_command(
     await redeem(message, command.args or "", event_update, pool)
 
 
-@router.message(F.text, _is_answer_to_ask)
 async def promo_reply(message: Message, event_update: Update, pool: AsyncConnectionPool) -> None:
     await redeem(message, message.text or "", event_update, pool)
 
 
-@router.callback_query(F.data == PROMO_OPEN)
 async def promo_open(callback: CallbackQuery) -> None:
     if callback.message is not None:
         prompt, force_reply = _ask()
         await callback.bot.send_message(  # type: ignore[union-attr]
             callback.message.chat.id, prompt, reply_markup=force_reply
         )
+
+
+def build() -> Router:
+    """A fresh router: aiogram attaches a router to one dispatcher only."""
+    router = Router(name="promo")
+    router.message.register(promo_command, Command("promo"))
+    router.message.register(promo_reply, F.text, _is_answer_to_ask)
+    router.callback_query.register(promo_open, F.data == PROMO_OPEN)
+    return router

@@ -14,10 +14,7 @@ from app.bot.edits import edit_text
 from app.bot.texts import text, when
 from app.db import bot as db
 
-router = Router(name="referral")
 
-
-@router.callback_query(RewardChosen.filter())
 async def reward_chosen(
     callback: CallbackQuery, callback_data: RewardChosen, pool: AsyncConnectionPool
 ) -> None:
@@ -38,3 +35,10 @@ async def reward_chosen(
         )
         markup = keyboards.discounted_plans(quotes, row["promo_redemption_id"]) if quotes else None
     await edit_text(callback, message, markup)
+
+
+def build() -> Router:
+    """A fresh router: aiogram attaches a router to one dispatcher only."""
+    router = Router(name="referral")
+    router.callback_query.register(reward_chosen, RewardChosen.filter())
+    return router

@@ -12,11 +12,10 @@ from app.bot import keyboards
 from app.bot.texts import text, when
 from app.db import bot as db
 
-router = Router(name="start")
 
-
-@router.message(CommandStart())
-async def start(message: Message, command: CommandObject, pool: AsyncConnectionPool, bot: Bot) -> None:
+async def start(
+    message: Message, command: CommandObject, pool: AsyncConnectionPool, bot: Bot
+) -> None:
     user = message.from_user
     assert user is not None
     argument = command.args or ""
@@ -40,3 +39,10 @@ async def start(message: Message, command: CommandObject, pool: AsyncConnectionP
     link = await create_start_link(bot, f"ref_{greeting['referral_code']}")
     lines += [text("start.referral_link", link=link), text("start.choose_plan")]
     await message.answer("\n\n".join(lines), reply_markup=keyboards.plans(greeting["plans"]))
+
+
+def build() -> Router:
+    """A fresh router: aiogram attaches a router to one dispatcher only."""
+    router = Router(name="start")
+    router.message.register(start, CommandStart())
+    return router

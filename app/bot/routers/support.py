@@ -15,10 +15,7 @@ from app.bot.edits import edit_text
 from app.bot.texts import text
 from app.db import bot as db
 
-router = Router(name="support")
 
-
-@router.message(Command("paysupport"))
 async def paysupport(message: Message) -> None:
     await message.answer(
         text("paysupport"),
@@ -33,7 +30,6 @@ def _is_support_answer(message: Message) -> bool:
     )
 
 
-@router.message(F.text, _is_support_answer)
 async def paysupport_message(message: Message, pool: AsyncConnectionPool) -> None:
     assert message.from_user is not None
     row = await db.open_payment_support(
@@ -43,7 +39,6 @@ async def paysupport_message(message: Message, pool: AsyncConnectionPool) -> Non
     await message.answer(text("paysupport.recorded", ticket=row["support_request_id"]))
 
 
-@router.message(Command("terms"))
 async def terms(message: Message, pool: AsyncConnectionPool) -> None:
     assert message.from_user is not None
     status = await db.get_terms_status(pool, message.from_user.id)
@@ -51,24 +46,33 @@ async def terms(message: Message, pool: AsyncConnectionPool) -> None:
     await message.answer(text("terms", version=status["terms_version"]))
 
 
-@router.message(Command("privacy"))
 async def privacy(message: Message) -> None:
     await message.answer(text("privacy"))
 
 
-@router.message(Command("deletedata"))
 async def delete_data(message: Message) -> None:
     await message.answer(text("delete.confirm"), reply_markup=keyboards.confirm_delete())
 
 
-@router.callback_query(F.data == DELETE_CONFIRM)
 async def delete_confirmed(callback: CallbackQuery, pool: AsyncConnectionPool) -> None:
     row = await db.delete_user_data(pool, callback.from_user.id)
     assert row is not None
     await edit_text(callback, text(f"delete.{row['outcome']}"))
 
 
-@router.message()
 async def help_text(message: Message) -> None:
     """/help, unknown commands and anything else the bot does not understand."""
     await message.answer(text("help"))
+
+
+def build() -> Router:
+    """A fresh router: aiogram attaches a router to one dispatcher only."""
+    router = Router(name="support")
+    router.message.register(paysupport, Command("paysupport"))
+    router.message.register(paysupport_message, F.text, _is_support_answer)
+    router.message.register(terms, Command("terms"))
+    router.message.register(privacy, Command("privacy"))
+    router.message.register(delete_data, Command("deletedata"))
+    router.callback_query.register(delete_confirmed, F.data == DELETE_CONFIRM)
+    router.message.register(help_text)
+    return router
