@@ -33,9 +33,13 @@ BEGIN
     referral_code := api.get_referral_code(p_user_id);
     SELECT t.terms_version, t.terms_accepted INTO terms_version, terms_accepted
     FROM api.get_terms_status(p_user_id) AS t;
-    SELECT coalesce(jsonb_agg(to_jsonb(pl) ORDER BY pl.ord), '[]'::jsonb) INTO plans
-    FROM (SELECT l.plan_code, l.title, l.premium_days, l.price_stars, row_number() OVER () AS ord
-          FROM api.list_plans() AS l) AS pl;
+    -- WITH ORDINALITY keeps list_plans' display order (row_number() OVER () does not promise it),
+    -- and the objects carry only the plan's fields.
+    SELECT coalesce(jsonb_agg(jsonb_build_object('plan_code', l.plan_code, 'title', l.title,
+                                                 'premium_days', l.premium_days, 'price_stars', l.price_stars)
+                              ORDER BY l.ord), '[]'::jsonb) INTO plans
+    FROM api.list_plans() WITH ORDINALITY
+         AS l (plan_code, title, description, premium_days, price_stars, currency, is_active, ord);
     RETURN NEXT;
 END
 $$;
