@@ -51,6 +51,7 @@ BEGIN
         ('set_setting',                ARRAY['starpass_admin']),
         ('rollback_refunded_promo',    ARRAY['starpass_admin']),
         ('request_purchase_refund',    ARRAY['starpass_admin']),
+        ('reconcile_star_payment',     ARRAY['starpass_admin']),
         ('check_invariants',           ARRAY['starpass_admin']),
         -- pg_cron's jobs.
         ('expire_promo_reservations',  ARRAY['starpass_jobs']),

@@ -283,3 +283,40 @@ def test_callback_data_fits_telegrams_64_bytes() -> None:
     assert len(PlanChosen(plan="premium_365d", rid=2**63 - 1).pack().encode()) <= 64
     with pytest.raises(ValueError):
         PlanChosen(plan="ä" * 40, rid=1).pack()  # umlauts are two bytes each
+
+
+async def test_reconcile_records_a_refund_made_in_telegram_and_alerts_unknown_charges(
+    chat: Chat, admin_conn: Conn, database: ScratchDatabase
+) -> None:
+    from app.bot.reconcile import reconcile
+    from app.bot.webhook import make_bot
+    from app.db.pool import create_pool
+
+    user = _user()
+    welcome = _sent(await chat.send(user, "/start"))[0]
+    plan = next(b for b in _buttons(welcome) if b["callback_data"].startswith("plan:"))
+    await _buy(chat, user, plan["callback_data"])
+    charge = chat.sandbox.transactions[-1]["id"]
+    chat.sandbox.refunded.add(charge)  # refunded in Telegram's app; no update reached us
+    chat.sandbox.transactions.append(
+        {"id": "never-recorded-1", "amount": 5, "date": 0, "user_id": user, "payload": "x"}
+    )
+    bot = make_bot(chat.config)
+    pool = create_pool(service_settings(database), role="starpass_admin")
+    await pool.open()
+    try:
+        outcomes = await reconcile(bot, pool)
+    finally:
+        await pool.close()
+        await bot.session.close()
+    assert outcomes["REFUND_RECORDED"] == 1 and outcomes["UNKNOWN_CHARGE"] == 1
+    status = admin_conn.execute(
+        "SELECT status FROM billing.purchases WHERE telegram_payment_charge_id = %s", (charge,)
+    ).fetchone()
+    assert status == {"status": "REFUNDED"}
+    alert = admin_conn.execute(
+        "SELECT count(*) AS n FROM ops.alert_outbox WHERE event = 'payments.unknown_charge'"
+        " AND (details->>'user_id')::bigint = %s",
+        (user,),
+    ).fetchone()
+    assert alert == {"n": 1}

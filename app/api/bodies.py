@@ -84,6 +84,10 @@ class RollbackBody(Body):
     reason: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
 
 
+class RefundBody(Body):
+    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
 class InvalidBody(Exception):
     def __init__(self, response: web.Response) -> None:
         self.response = response

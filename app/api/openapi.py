@@ -96,6 +96,13 @@ class RollbackResult(Response):
     replayed: bool
 
 
+class RefundResult(Response):
+    outcome: Literal["REFUNDED"]
+    purchase_id: int
+    premium_until: datetime | None
+    replayed: bool
+
+
 class Problem(BaseModel):
     type: str
     title: str
@@ -109,6 +116,7 @@ MODELS: list[type[BaseModel]] = [
     bodies.CreateCampaignBody,
     bodies.StatusBody,
     bodies.RollbackBody,
+    bodies.RefundBody,
     RedeemResult,
     CampaignSummary,
     Campaign,
@@ -116,6 +124,7 @@ MODELS: list[type[BaseModel]] = [
     Throttle,
     ThrottleReset,
     RollbackResult,
+    RefundResult,
     Problem,
 ]
 
@@ -288,6 +297,16 @@ def build() -> dict[str, Any]:
                     bodies.RollbackBody,
                     (400, 404, 409, 413, 415, 422, 503),
                     [IDEMPOTENCY_HEADER],
+                ),
+            },
+            "/internal/purchases/{purchase_id}/refund": {
+                "post": _op(
+                    "Refund a paid purchase with Telegram (refundStarPayment), then record it",
+                    "purchases:refund",
+                    (200, RefundResult),
+                    bodies.RefundBody,
+                    (400, 404, 409, 413, 415, 422, 502, 503),
+                    [_path("purchase_id")],
                 ),
             },
             "/internal/promo/users/{user_id}/throttle": {

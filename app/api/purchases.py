@@ -3,11 +3,8 @@ purchase is marked refunded. Safe to retry at any point."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
 from aiohttp import web
-from pydantic import Field
 
 from app.api import bodies
 from app.api.auth import requires
@@ -20,15 +17,11 @@ from app.db import bot as db
 routes = web.RouteTableDef()
 
 
-class RefundBody(bodies.Body):
-    reason: Annotated[str, Field(min_length=1, max_length=1000)]
-
-
 @routes.post("/internal/purchases/{purchase_id}/refund")
 @requires("purchases:refund")
 async def refund(request: web.Request) -> web.Response:
     purchase_id = _int(request, "purchase_id")
-    body = await bodies.parse(request, RefundBody)
+    body = await bodies.parse(request, bodies.RefundBody)
     if BOT not in request.app:
         return problem(503, "telegram_unavailable", "The bot is not configured on this instance.")
     pool, actor = request.app[ADMIN_POOL], request[ACTOR]

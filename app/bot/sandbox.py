@@ -54,6 +54,7 @@ class Sandbox:
     refunded: set[str] = field(default_factory=set)
     transactions: list[dict[str, Any]] = field(default_factory=list)
     delivered: list[dict[str, Any]] = field(default_factory=list)
+    prompts: set[tuple[int, int]] = field(default_factory=set)
     # Update ids are unique per bot at Telegram; a random start keeps sandboxes that share a
     # database (tests, restarts of `make run`) from looking like redeliveries of each other.
     _ids: itertools.count[int] = field(
@@ -125,9 +126,15 @@ class Sandbox:
 
     def m_sendmessage(self, params: dict[str, Any]) -> Any:
         content = {"text": params["text"]}
-        if "reply_markup" in params:
-            content["reply_markup"] = params["reply_markup"]
-        return self._message(int(params["chat_id"]), **content)
+        markup = params.get("reply_markup") or {}
+        # Telegram's Message carries inline keyboards only; a force_reply prompt is remembered
+        # here so that the next text in the chat is sent as its reply.
+        if "inline_keyboard" in markup:
+            content["reply_markup"] = markup
+        message = self._message(int(params["chat_id"]), **content)
+        if markup.get("force_reply"):
+            self.prompts.add((message["chat"]["id"], message["message_id"]))
+        return message
 
     def m_editmessagetext(self, params: dict[str, Any]) -> Any:
         key = (int(params["chat_id"]), int(params["message_id"]))
@@ -191,29 +198,15 @@ class Sandbox:
     def m_getstartransactions(self, params: dict[str, Any]) -> Any:
         rows = []
         for t in self.transactions:
-            rows.append(
-                {
-                    "id": t["id"],
-                    "amount": t["amount"],
-                    "date": t["date"],
-                    "source": {
-                        "type": "user",
-                        "user": {"id": t["user_id"], "is_bot": False, "first_name": "User"},
-                    },
-                }
-            )
-            if t["id"] in self.refunded:
-                rows.append(
-                    {
-                        "id": t["id"],
-                        "amount": t["amount"],
-                        "date": t["date"],
-                        "receiver": {
-                            "type": "user",
-                            "user": {"id": t["user_id"], "is_bot": False, "first_name": "User"},
-                        },
-                    }
-                )
+            partner = {
+                "type": "user",
+                "transaction_type": "invoice_payment",
+                "user": {"id": t["user_id"], "is_bot": False, "first_name": "User"},
+            }
+            base = {"id": t["id"], "amount": t["amount"], "date": t["date"]}
+            rows.append({**base, "source": partner})
+            if t["id"] in self.refunded:  # a refund is listed as a transaction to the user
+                rows.append({**base, "receiver": partner})
         offset, limit = int(params.get("offset", 0)), int(params.get("limit", 100))
         return {"transactions": rows[offset : offset + limit]}
 
@@ -286,6 +279,12 @@ class Sandbox:
                 "message": message,
             },
         }
+
+    def last_message(self, user_id: int) -> dict[str, Any] | None:
+        return next(
+            (m for (chat, _), m in sorted(self.messages.items(), reverse=True) if chat == user_id),
+            None,
+        )
 
     def last_invoice(self, user_id: int) -> dict[str, Any] | None:
         return next(
@@ -401,7 +400,12 @@ async def post_update(request: web.Request) -> web.Response:
     elif "press" in spec:
         deliveries = [await sandbox.deliver(sandbox.press_update(user_id, spec["press"], language))]
     else:
-        deliveries = [await sandbox.deliver(sandbox.text_update(user_id, spec["text"], language))]
+        # Text after a prompt that asked for a reply (the promo code, a support message) is
+        # that reply, as Telegram's app sends it.
+        last = sandbox.last_message(user_id)
+        asked = last if last and (user_id, last["message_id"]) in sandbox.prompts else None
+        update = sandbox.text_update(user_id, spec["text"], language, reply_to=asked)
+        deliveries = [await sandbox.deliver(update)]
     await asyncio.sleep(0.05)  # a refund's refunded_payment arrives just after
     return web.json_response({"deliveries": deliveries, "calls": sandbox.calls[start:]})
 

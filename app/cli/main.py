@@ -11,10 +11,12 @@ import shutil
 import sys
 
 import psycopg
+from aiohttp import web
 from psycopg import sql
 from pydantic import ValidationError
 
 from app import jobs as app_jobs
+from app.bot.webhook import BotConfigError, bot_config
 from app.config import Settings, describe_settings_error, get_settings
 from app.db import cluster as db_cluster
 from app.db.cluster import APP_DATABASE, LOGIN_ROLES, Cluster, ClusterError, libpq_environment
@@ -87,6 +89,28 @@ def _parser() -> argparse.ArgumentParser:
     run = job_commands.add_parser("run", help="run one job now")
     run.add_argument("name", choices=[job.name for job in app_jobs.JOBS])
     run.set_defaults(handler=cmd_jobs_run)
+
+    chat = commands.add_parser(
+        "chat", help="talk to the bot offline, through the sandbox of `make run` (no bot token)"
+    )
+    chat.add_argument("--user", type=int, required=True, help="the Telegram user id to act as")
+    chat.add_argument("--language", default="de", help="the user's language_code (de, en, ...)")
+    chat.add_argument("text", nargs="?", help="a message, e.g. /start or '/promo CODE'")
+    chat.add_argument("--press", metavar="CALLBACK", help="press the button with this data")
+    chat.add_argument("--pay", action="store_true", help="pay the newest invoice")
+    chat.set_defaults(handler=cmd_chat)
+
+    telegram = commands.add_parser("telegram", help="the bot's registration at Telegram")
+    telegram_commands = telegram.add_subparsers(required=True, metavar="ACTION")
+    telegram_commands.add_parser(
+        "set-webhook", help="point Telegram at PUBLIC_BASE_URL/telegram/webhook (with the secret)"
+    ).set_defaults(handler=cmd_telegram_set_webhook)
+
+    payments = commands.add_parser("payments", help="payments against Telegram's records")
+    payment_commands = payments.add_subparsers(required=True, metavar="ACTION")
+    payment_commands.add_parser(
+        "reconcile", help="compare getStarTransactions with our payments; record missed refunds"
+    ).set_defaults(handler=cmd_payments_reconcile)
 
     commands.add_parser("openapi", help="print the OpenAPI document").set_defaults(
         handler=cmd_openapi
@@ -241,10 +265,113 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if check is not None and not check.ok:
         print(f"starpass: refusing to start: {MISMATCH_MESSAGE}", file=sys.stderr)
         return 2
+    try:
+        bot = bot_config(settings)
+    except BotConfigError as exc:
+        print(f"starpass: invalid configuration:\n  {exc}", file=sys.stderr)
+        return 2
     log = get_logger("app.server")
     log.info("server_listening", url=f"http://{args.host}:{args.port}")
     # Not web.run_app: it cannot take the runner that answers aiohttp's own errors as problems.
-    asyncio.run(serve(create_app(settings), settings, args.host, args.port))
+    if bot is not None:
+        asyncio.run(serve(create_app(settings, bot=bot), settings, args.host, args.port))
+    else:
+        asyncio.run(_serve_with_sandbox(settings, args.host, args.port))
+    return 0
+
+
+async def _serve_with_sandbox(settings: Settings, host: str, port: int) -> None:
+    """No TELEGRAM_BOT_TOKEN: the bot talks to the local sandbox, which delivers what
+    `starpass chat` sends to the service's webhook."""
+    from app.api.app import create_app
+    from app.api.server import serve
+    from app.bot import webhook
+    from app.bot.local import sandbox_running
+
+    async with sandbox_running(settings.starpass_sandbox_port) as base_url:
+        config = webhook.sandbox_config(base_url)
+        app = create_app(settings, bot=config)
+        own = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104 - a comparison
+        url = f"http://{own}:{port}{webhook.WEBHOOK_PATH}"
+
+        async def register(app: web.Application) -> None:
+            await webhook.set_webhook(app[webhook.BOT], url, config.webhook_secret)
+
+        app.on_startup.append(register)
+        get_logger("app.server").info(
+            "telegram_sandbox",
+            bot_api=base_url,
+            hint="no TELEGRAM_BOT_TOKEN: play with `starpass chat --user 1 /start`",
+        )
+        await serve(app, settings, host, port)
+
+
+def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    from app.bot.local import post_update, render
+
+    spec: dict[str, object] = {"user_id": args.user, "language": args.language}
+    if args.pay:
+        spec["pay"] = True
+    elif args.press:
+        spec["press"] = args.press
+    elif args.text:
+        spec["text"] = args.text
+    else:
+        print("starpass chat: give TEXT, --press CALLBACK or --pay", file=sys.stderr)
+        return 2
+    for line in render(post_update(settings.starpass_sandbox_port, spec)):
+        print(line)
+    return 0
+
+
+def cmd_payments_reconcile(settings: Settings, args: argparse.Namespace) -> int:
+    from app.bot import webhook
+    from app.bot.reconcile import reconcile
+    from app.db.cluster import ADMIN_ROLE
+    from app.db.pool import create_pool
+
+    config = webhook.bot_config(settings)
+    if config is None:
+        print("starpass: TELEGRAM_BOT_TOKEN is not set", file=sys.stderr)
+        return 2
+
+    async def run() -> dict[str, int]:
+        bot = webhook.make_bot(config)
+        pool = create_pool(settings, role=ADMIN_ROLE)
+        await pool.open()
+        try:
+            return dict(await reconcile(bot, pool))
+        finally:
+            await pool.close()
+            await bot.session.close()
+
+    outcomes = asyncio.run(run())
+    print(", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) or "no Stars payments")
+    alerted = outcomes.get("UNKNOWN_CHARGE", 0) + outcomes.get("AMOUNT_DIFFERS", 0)
+    return 1 if alerted else 0
+
+
+def cmd_telegram_set_webhook(settings: Settings, args: argparse.Namespace) -> int:
+    from app.bot import webhook
+
+    config = webhook.bot_config(settings)
+    if config is None or not settings.public_base_url:
+        missing = "TELEGRAM_BOT_TOKEN" if config is None else "PUBLIC_BASE_URL"
+        print(f"starpass: {missing} is not set", file=sys.stderr)
+        return 2
+    url = settings.public_base_url.rstrip("/") + webhook.WEBHOOK_PATH
+
+    async def run() -> str:
+        bot = webhook.make_bot(config)
+        try:
+            await webhook.set_webhook(bot, url, config.webhook_secret)
+            info = await bot.get_webhook_info()
+            allowed = ", ".join(info.allowed_updates or [])
+            return f"webhook set: {info.url} (allowed updates: {allowed})"
+        finally:
+            await bot.session.close()
+
+    print(asyncio.run(run()))
     return 0
 
 
@@ -260,7 +387,7 @@ def cmd_dev_env(settings: Settings, args: argparse.Namespace) -> int:
         {
             "name": "dev-admin",
             "token": secrets.token_urlsafe(32),
-            "scopes": ["promo:redeem", "promo:admin", "metrics"],
+            "scopes": ["promo:redeem", "promo:admin", "metrics", "purchases:refund"],
         }
     ]
     print("# Development secrets generated by `starpass dev-env`; never use them in production.")

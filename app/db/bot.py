@@ -100,3 +100,12 @@ async def finish_telegram_update(pool: AsyncConnectionPool, update_id: int) -> R
     return await _one(
         pool, "SELECT api.finish_telegram_update(%(id)s) AS finished", {"id": update_id}
     )
+
+
+async def reconcile_star_payment(pool: AsyncConnectionPool, **args: object) -> Row | None:
+    return await _one(
+        pool,
+        "SELECT * FROM api.reconcile_star_payment(%(charge_id)s, %(user_id)s, %(amount)s,"
+        " %(refunded)s, %(actor)s)",
+        args,
+    )
