@@ -34,7 +34,7 @@ class Chat:
 
     async def send(self, user_id: int, text: str, language: str = "de") -> list[dict[str, Any]]:
         start = len(self.sandbox.calls)
-        delivery = await self.sandbox.deliver(self.sandbox.text_update(user_id, text, language))
+        delivery = await self.sandbox.deliver(self.sandbox.typed_update(user_id, text, language))
         assert delivery["status"] == 200, delivery
         return self.sandbox.calls[start:]
 
@@ -331,3 +331,37 @@ async def test_reconcile_records_a_refund_made_in_telegram_and_alerts_unknown_ch
         (user,),
     ).fetchone()
     assert alert == {"n": 1}
+
+
+async def test_a_stale_button_is_answered_and_a_command_is_not_taken_for_a_code(
+    chat: Chat, admin_conn: Conn
+) -> None:
+    user = _user()
+    calls = await chat.press(user, "plan-of-an-old-bot-version:1")
+    answers = _sent(calls, "answerCallbackQuery")
+    assert len(answers) == 1 and answers[0]["text"].startswith("Dieser Knopf ist nicht mehr")
+    await chat.send(user, "/promo")  # the prompt; the next text is its reply ...
+    calls = await chat.send(user, "/terms")  # ... unless it is a command
+    assert _sent(calls)[0]["text"].startswith("Bedingungen (Version")
+    attempts = admin_conn.execute(
+        "SELECT count(*) AS n FROM promo.promo_attempts WHERE user_id = %s", (user,)
+    ).fetchone()
+    assert attempts == {"n": 0}, "no redemption attempt was made of the command"
+
+
+async def test_a_redelivered_support_message_opens_one_ticket(chat: Chat, admin_conn: Conn) -> None:
+    user = _user()
+    await chat.send(user, "/paysupport")
+    await chat.send(user, "Zahlung doppelt abgebucht")
+    message = chat.sandbox.delivered[-1]
+    assert (await chat.sandbox.deliver(message))["status"] == 200  # delivered again
+    claim = admin_conn.execute(
+        "DELETE FROM core.telegram_updates WHERE update_id = %s RETURNING update_id",
+        (message["update_id"],),
+    ).fetchone()
+    assert claim is not None  # forget the dedup entry: the handler itself must be idempotent
+    assert (await chat.sandbox.deliver(message))["status"] == 200
+    tickets = admin_conn.execute(
+        "SELECT count(*) AS n FROM billing.support_requests WHERE user_id = %s", (user,)
+    ).fetchone()
+    assert tickets == {"n": 1}

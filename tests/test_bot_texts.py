@@ -67,7 +67,9 @@ def test_every_outcome_has_a_text(language: str, admin_conn: Conn) -> None:
 def test_every_key_in_the_code_is_in_both_catalogs() -> None:
     used = set()
     for path in CODE.rglob("*.py"):
-        used |= set(re.findall(r'text\(\s*"([a-z_]+(?:\.[A-Za-z_]+)?)"', path.read_text()))
+        source = path.read_text()
+        used |= set(re.findall(r'(?:text|ask|answers)\(\s*"([a-z_]+(?:\.[A-Za-z_]+)?)"', source))
+        used |= set(re.findall(r'ask\(\s*"[^"]+",\s*"([a-z_]+(?:\.[A-Za-z_]+)?)"', source))
     assert len(used) > 30
     for language in ("de", "en"):
         catalog = _catalog(language)

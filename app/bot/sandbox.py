@@ -258,6 +258,13 @@ class Sandbox:
             message["reply_to_message"] = reply_to
         return {"update_id": self.next_id(), "message": message}
 
+    def typed_update(self, user_id: int, text: str, language: str = "de") -> dict[str, Any]:
+        """What the user types next: after a prompt that asked for a reply (the promo code, a
+        support message) it is that reply, as Telegram's apps send it."""
+        last = self.last_message(user_id)
+        asked = last if last and (user_id, last["message_id"]) in self.prompts else None
+        return self.text_update(user_id, text, language, reply_to=asked)
+
     def press_update(self, user_id: int, data: str, language: str = "de") -> dict[str, Any]:
         # The newest message of ours in that chat whose keyboard has this button.
         message = next(
@@ -400,11 +407,7 @@ async def post_update(request: web.Request) -> web.Response:
     elif "press" in spec:
         deliveries = [await sandbox.deliver(sandbox.press_update(user_id, spec["press"], language))]
     else:
-        # Text after a prompt that asked for a reply (the promo code, a support message) is
-        # that reply, as Telegram's app sends it.
-        last = sandbox.last_message(user_id)
-        asked = last if last and (user_id, last["message_id"]) in sandbox.prompts else None
-        update = sandbox.text_update(user_id, spec["text"], language, reply_to=asked)
+        update = sandbox.typed_update(user_id, spec["text"], language)
         deliveries = [await sandbox.deliver(update)]
     await asyncio.sleep(0.05)  # a refund's refunded_payment arrives just after
     return web.json_response({"deliveries": deliveries, "calls": sandbox.calls[start:]})

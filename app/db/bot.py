@@ -72,7 +72,9 @@ async def choose_referral_reward(pool: AsyncConnectionPool, **args: object) -> R
 
 async def open_payment_support(pool: AsyncConnectionPool, **args: object) -> Row | None:
     return await _one(
-        pool, "SELECT * FROM api.open_payment_support(%(user_id)s, %(message)s)", args
+        pool,
+        "SELECT * FROM api.open_payment_support(%(user_id)s, %(message)s, %(idempotency_key)s)",
+        args,
     )
 
 

@@ -31,6 +31,8 @@ CREATE TABLE billing.support_requests (
     support_request_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     user_id             bigint NOT NULL REFERENCES core.users (user_id),
     message             text NOT NULL CHECK (char_length(message) BETWEEN 1 AND 2000),
+    -- The bot's key for the update that carried the message: a redelivery records nothing new.
+    idempotency_key     text NOT NULL UNIQUE CHECK (idempotency_key ~ '^[A-Za-z0-9._:-]{8,128}$'),
     created_at          timestamptz NOT NULL
 );
 COMMENT ON TABLE billing.support_requests IS

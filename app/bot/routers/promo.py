@@ -5,27 +5,14 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, ForceReply, Message, Update
+from aiogram.types import CallbackQuery, Message, Update
 from psycopg_pool import AsyncConnectionPool
 
-from app.bot import keyboards
+from app.bot import keyboards, prompts
 from app.bot.callbacks import PROMO_OPEN
 from app.bot.texts import text, when
 from app.db import api as db_api
 from app.db import bot as db
-
-
-def _ask() -> tuple[str, ForceReply]:
-    return text("promo.ask"), ForceReply(input_field_placeholder=text("promo.placeholder"))
-
-
-def _is_answer_to_ask(message: Message) -> bool:
-    """A reply to the bot's own "send me your code" message: no state to keep between
-    updates, so any replica can take the answer."""
-    asked = message.reply_to_message
-    return bool(
-        asked and asked.from_user and asked.from_user.is_bot and asked.text == text("promo.ask")
-    )
 
 
 async def redeem(message: Message, code: str, update: Update, pool: AsyncConnectionPool) -> None:
@@ -65,7 +52,7 @@ async def promo_command(
     message: Message, command: CommandObject, event_update: Update, pool: AsyncConnectionPool
 ) -> None:
     if not (command.args or "").strip():
-        prompt, force_reply = _ask()
+        prompt, force_reply = prompts.ask("promo.ask", "promo.placeholder")
         await message.answer(prompt, reply_markup=force_reply)
         return
     await redeem(message, command.args or "", event_update, pool)
@@ -77,7 +64,7 @@ async def promo_reply(message: Message, event_update: Update, pool: AsyncConnect
 
 async def promo_open(callback: CallbackQuery) -> None:
     if callback.message is not None:
-        prompt, force_reply = _ask()
+        prompt, force_reply = prompts.ask("promo.ask", "promo.placeholder")
         await callback.bot.send_message(  # type: ignore[union-attr]
             callback.message.chat.id, prompt, reply_markup=force_reply
         )
@@ -87,6 +74,6 @@ def build() -> Router:
     """A fresh router: aiogram attaches a router to one dispatcher only."""
     router = Router(name="promo")
     router.message.register(promo_command, Command("promo"))
-    router.message.register(promo_reply, F.text, _is_answer_to_ask)
+    router.message.register(promo_reply, F.text, prompts.answers("promo.ask"))
     router.callback_query.register(promo_open, F.data == PROMO_OPEN)
     return router

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, ForceReply, Message
+from aiogram.types import CallbackQuery, Message, Update
+from aiogram.utils.callback_answer import CallbackAnswer
 from psycopg_pool import AsyncConnectionPool
 
-from app.bot import keyboards
+from app.bot import keyboards, prompts
 from app.bot.callbacks import DELETE_CONFIRM
 from app.bot.edits import edit_text
 from app.bot.texts import text
@@ -17,23 +18,19 @@ from app.db import bot as db
 
 
 async def paysupport(message: Message) -> None:
-    await message.answer(
-        text("paysupport"),
-        reply_markup=ForceReply(input_field_placeholder=text("paysupport.placeholder")),
-    )
+    prompt, force_reply = prompts.ask("paysupport", "paysupport.placeholder")
+    await message.answer(prompt, reply_markup=force_reply)
 
 
-def _is_support_answer(message: Message) -> bool:
-    asked = message.reply_to_message
-    return bool(
-        asked and asked.from_user and asked.from_user.is_bot and asked.text == text("paysupport")
-    )
-
-
-async def paysupport_message(message: Message, pool: AsyncConnectionPool) -> None:
+async def paysupport_message(
+    message: Message, event_update: Update, pool: AsyncConnectionPool
+) -> None:
     assert message.from_user is not None
     row = await db.open_payment_support(
-        pool, user_id=message.from_user.id, message=(message.text or "")[:2000]
+        pool,
+        user_id=message.from_user.id,
+        message=(message.text or "")[:2000],
+        idempotency_key=f"tg-update:{event_update.update_id}",
     )
     assert row is not None
     await message.answer(text("paysupport.recorded", ticket=row["support_request_id"]))
@@ -60,6 +57,12 @@ async def delete_confirmed(callback: CallbackQuery, pool: AsyncConnectionPool) -
     await edit_text(callback, text(f"delete.{row['outcome']}"))
 
 
+async def stale_button(callback: CallbackQuery, callback_answer: CallbackAnswer) -> None:
+    """A press no other router takes (a button of an older version of the bot): answered, so
+    it stops spinning, with a word why nothing happens."""
+    callback_answer.text = text("callback.stale")
+
+
 async def help_text(message: Message) -> None:
     """/help, unknown commands and anything else the bot does not understand."""
     await message.answer(text("help"))
@@ -69,10 +72,11 @@ def build() -> Router:
     """A fresh router: aiogram attaches a router to one dispatcher only."""
     router = Router(name="support")
     router.message.register(paysupport, Command("paysupport"))
-    router.message.register(paysupport_message, F.text, _is_support_answer)
+    router.message.register(paysupport_message, F.text, prompts.answers("paysupport"))
     router.message.register(terms, Command("terms"))
     router.message.register(privacy, Command("privacy"))
     router.message.register(delete_data, Command("deletedata"))
     router.callback_query.register(delete_confirmed, F.data == DELETE_CONFIRM)
+    router.callback_query.register(stale_button)
     router.message.register(help_text)
     return router

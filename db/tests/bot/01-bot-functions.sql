@@ -3,7 +3,7 @@
 -- api.request_purchase_refund, api.claim_telegram_update, api.finish_telegram_update.
 -- Every outcome and every refusal, with the injectable clock.
 BEGIN;
-SELECT plan(129);
+SELECT plan(132);
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-09-01 00:00:00+00';
@@ -294,12 +294,12 @@ SELECT throws_ok($$ SELECT * FROM api.delete_user_data(0) $$, 'SP422', 'invalid 
 
 -- ---------------------------------------------------------------------------------------------
 -- open_payment_support
-CREATE TEMP TABLE sup AS SELECT * FROM api.open_payment_support(9140, E'  Zahlung hängt seit gestern  ');
+CREATE TEMP TABLE sup AS SELECT * FROM api.open_payment_support(9140, E'  Zahlung hängt seit gestern \n ', 'tg-update:support-1');
 SELECT results_eq(
-    $$ SELECT r.user_id, r.message, r.created_at, s.created_at
+    $$ SELECT r.user_id, r.message, r.created_at, s.created_at, s.replayed
        FROM sup AS s JOIN billing.support_requests AS r USING (support_request_id) $$,
     $$ VALUES (9140::bigint, 'Zahlung hängt seit gestern', '2030-09-02 02:00:00+00'::timestamptz,
-               '2030-09-02 02:00:00+00'::timestamptz) $$,
+               '2030-09-02 02:00:00+00'::timestamptz, false) $$,
     'the request is stored with the message trimmed; its id and time are returned');
 SELECT is((SELECT count(*) FROM core.users WHERE user_id = 9140), 1::bigint, 'the unknown user is created');
 SELECT results_eq(
@@ -312,20 +312,28 @@ SELECT is_empty(
     $$ SELECT alert_id FROM ops.alert_outbox
        WHERE event = 'payments.support_request' AND (summary ~* 'zahlung|gestern' OR details::text ~* 'zahlung|gestern') $$,
     'the alert carries no message text');
-INSERT INTO sup SELECT * FROM api.open_payment_support(9140, '  ' || repeat('m', 2000) || '  ');
+INSERT INTO sup SELECT * FROM api.open_payment_support(9140, '  ' || repeat('m', 2000) || '  ', 'tg-update:support-2');
 SELECT is((SELECT message FROM billing.support_requests WHERE support_request_id = (SELECT max(support_request_id) FROM sup)),
           repeat('m', 2000), 'a message of 2000 characters after trimming is taken');
 SELECT is((SELECT count(*) FROM ops.alert_outbox WHERE event = 'payments.support_request'), 2::bigint,
           'each request raises its own alert');
-SELECT throws_ok($$ SELECT * FROM api.open_payment_support(9140, '') $$, 'SP422', 'invalid argument p_message',
+SELECT results_eq(
+    $$ SELECT support_request_id, replayed FROM api.open_payment_support(9140, 'anything', 'tg-update:support-1') $$,
+    $$ SELECT support_request_id, true FROM sup ORDER BY support_request_id LIMIT 1 $$,
+    'a redelivered update replays the first ticket');
+SELECT throws_ok($$ SELECT * FROM api.open_payment_support(9142, 'other user', 'tg-update:support-1') $$,
+                 'SP409', 'idempotency key reused', 'the key of another user''s request is refused');
+SELECT throws_ok($$ SELECT * FROM api.open_payment_support(9140, 'help', 'short') $$, 'SP422',
+                 'invalid argument p_idempotency_key', 'a malformed key is refused');
+SELECT throws_ok($$ SELECT * FROM api.open_payment_support(9140, '', 'tg-update:support-x') $$, 'SP422', 'invalid argument p_message',
                  'an empty message is refused');
-SELECT throws_ok($$ SELECT * FROM api.open_payment_support(9140, '    ') $$, 'SP422', 'invalid argument p_message',
+SELECT throws_ok($$ SELECT * FROM api.open_payment_support(9140, '    ', 'tg-update:support-x') $$, 'SP422', 'invalid argument p_message',
                  'a blank message is refused');
-SELECT throws_ok($$ SELECT * FROM api.open_payment_support(9140, NULL) $$, 'SP422', 'invalid argument p_message',
+SELECT throws_ok($$ SELECT * FROM api.open_payment_support(9140, NULL, 'tg-update:support-x') $$, 'SP422', 'invalid argument p_message',
                  'a missing message is refused');
-SELECT throws_ok($$ SELECT * FROM api.open_payment_support(9141, repeat('m', 2001)) $$, 'SP422',
+SELECT throws_ok($$ SELECT * FROM api.open_payment_support(9141, repeat('m', 2001), 'tg-update:support-x') $$, 'SP422',
                  'invalid argument p_message', 'a 2001-character message is refused');
-SELECT throws_ok($$ SELECT * FROM api.open_payment_support(0, 'help') $$, 'SP422', 'invalid argument p_user_id',
+SELECT throws_ok($$ SELECT * FROM api.open_payment_support(0, 'help', 'tg-update:support-x') $$, 'SP422', 'invalid argument p_user_id',
                  'user id 0 is refused');
 SELECT results_eq(
     $$ SELECT (SELECT count(*) FROM billing.support_requests), (SELECT count(*) FROM ops.alert_outbox
