@@ -70,13 +70,17 @@ BEGIN
         strpos(upper(regexp_replace(p_campaign, '[^A-Za-z0-9]', '', 'g')), v_code) = 0, 'p_campaign',
         'the campaign name must not contain the code (names are stored, audited and shown)', NULL);
     -- During a rotation a code may exist under the previous pepper: without it this check
-    -- would miss it, so creation waits for the previous pepper to be configured. The smallest
-    -- and largest fingerprint in use are two index probes, however many campaigns exist.
+    -- would miss it, so creation waits for the previous pepper to be configured. The rotation
+    -- is over when no live campaign carries another pepper (docs/promo.md): ended campaigns
+    -- under a dropped pepper can never be redeemed, so they do not hold creation up. The
+    -- smallest and largest live fingerprint are two index probes, however many campaigns exist.
     IF v_previous IS NULL THEN
         -- (No parameters: a generic plan cannot turn these into scans. bytea has no min/max.)
-        v_pepper_min := (SELECT c.pepper_id FROM promo.promo_codes AS c WHERE NOT c.internal
+        v_pepper_min := (SELECT c.pepper_id FROM promo.promo_codes AS c
+                         WHERE c.status IN ('ACTIVE', 'PAUSED') AND NOT c.internal
                          ORDER BY c.pepper_id LIMIT 1);
-        v_pepper_max := (SELECT c.pepper_id FROM promo.promo_codes AS c WHERE NOT c.internal
+        v_pepper_max := (SELECT c.pepper_id FROM promo.promo_codes AS c
+                         WHERE c.status IN ('ACTIVE', 'PAUSED') AND NOT c.internal
                          ORDER BY c.pepper_id DESC LIMIT 1);
         IF v_pepper_min <> v_pepper_id OR v_pepper_max <> v_pepper_id THEN
             RAISE EXCEPTION USING ERRCODE = 'SP500', MESSAGE = 'promo.pepper_previous is not set',
