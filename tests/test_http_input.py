@@ -11,22 +11,16 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from pydantic import SecretStr
 
 from app.api.app import create_app
 from app.config import Settings
-from tests.conftest import PEPPER, Conn, connect
+from tests.conftest import Conn, connect, service_settings
 from tests.harness import ScratchDatabase
 from tests.test_http_promo import ADMIN, TOKENS, Client, _campaign, auth
 
 
 def _settings(database: ScratchDatabase) -> Settings:
-    return Settings(
-        database_url=database.app_url,
-        promo_secret_pepper=SecretStr(PEPPER),
-        internal_api_tokens_json=json.dumps(TOKENS),
-        _env_file=None,
-    )
+    return service_settings(database, internal_api_tokens_json=json.dumps(TOKENS))
 
 
 @pytest.fixture

@@ -13,14 +13,14 @@ from contextlib import asynccontextmanager
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from pydantic import SecretStr
+from psycopg.conninfo import make_conninfo
 
 from app.api.app import create_app
-from app.api.keys import ADMIN_POOL
+from app.api.keys import ADMIN_POOL, POOL
 from app.api.server import listening
 from app.config import Settings
 from app.logs import configure_logging
-from tests.conftest import LIVE_TOKEN, PEPPER, _free_port
+from tests.conftest import LIVE_TOKEN, _free_port, service_settings
 from tests.harness import ScratchDatabase
 from tests.test_http_promo import ADMIN, METRICS, REDEEM, TOKENS, auth
 
@@ -28,13 +28,7 @@ Address = tuple[str, int]
 
 
 def _settings(database: ScratchDatabase, **overrides: object) -> Settings:
-    return Settings(
-        database_url=database.app_url,
-        promo_secret_pepper=SecretStr(PEPPER),
-        internal_api_tokens_json=json.dumps(TOKENS),
-        _env_file=None,
-        **overrides,  # type: ignore[arg-type]
-    )
+    return service_settings(database, internal_api_tokens_json=json.dumps(TOKENS), **overrides)
 
 
 @asynccontextmanager
@@ -184,6 +178,35 @@ async def test_a_saturated_pool_is_overloaded_not_an_outage(database: ScratchDat
             assert ready.status == 200, await ready.text()
         after = await client.get("/internal/promo/users/1/throttle", headers=auth(ADMIN))
         assert after.status == 200
+
+
+async def test_an_admin_pool_that_cannot_log_in_is_unavailable_not_overloaded(
+    database: ScratchDatabase,
+) -> None:
+    """The probe logs in as starpass_app and succeeds; the admin pool's role cannot log in at
+    all. That is not load: `database_unavailable`, not `overloaded` with a 1 s retry."""
+    broken = make_conninfo(database.staff_url, user="starpass_no_such_role")
+    settings = _settings(
+        database, starpass_admin_database_url=broken, starpass_db_pool_timeout_seconds=0.5
+    )
+    app = create_app(settings)
+    async with TestClient(TestServer(app)) as client:
+        response = await client.get("/internal/promo/users/1/throttle", headers=auth(ADMIN))
+        assert response.status == 503
+        assert (await response.json())["code"] == "database_unavailable"
+        assert (await client.get("/readyz")).status == 200, "the user-facing side is fine"
+
+
+async def test_readyz_stays_up_while_the_user_facing_pool_is_saturated(
+    database: ScratchDatabase,
+) -> None:
+    settings = _settings(database, starpass_db_pool_min=1, starpass_db_pool_max=1)
+    app = create_app(settings)
+    # The pool's only connection held: the pepper check cannot get one.
+    async with TestClient(TestServer(app)) as client, app[POOL].connection():
+        for _ in range(3):
+            ready = await client.get("/readyz")
+            assert ready.status == 200, await ready.text()
 
 
 async def test_the_pool_queue_is_bounded(database: ScratchDatabase) -> None:

@@ -19,7 +19,7 @@ from app.cli.main import main
 from app.config import PROJECT_ROOT, Settings, get_settings
 from app.db.pepper import check_at_start
 from app.libpq import libpq_option
-from tests.conftest import ClientForSettings, leaks, run_starpass
+from tests.conftest import ClientForSettings, leaks, run_starpass, service_settings
 from tests.harness import ScratchDatabase, create_database, drop_database
 
 PEPPER_A = "Vx8q2Lm9Zt4Rk7Wp3Nc6Hb1Jd5Ag0SeYa7"
@@ -28,12 +28,11 @@ PEPPER_C = "Bn5d8Ej2Ys7Ph4Zc9Fv3Wq6Lx1Rt0MkGp2"
 
 
 def _settings(database: ScratchDatabase, pepper: str, previous: str | None = None) -> Settings:
-    return Settings(
-        database_url=database.app_url,
+    return service_settings(
+        database,
         promo_secret_pepper=SecretStr(pepper),
         promo_secret_pepper_previous=SecretStr(previous) if previous else None,
         starpass_db_pool_min=1,
-        _env_file=None,
     )
 
 

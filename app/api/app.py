@@ -16,12 +16,13 @@ from psycopg_pool import AsyncConnectionPool
 from app.api import health, metrics, openapi, promo, purchases
 from app.api.bodies import InvalidBody
 from app.api.errors import POOL_WAIT_ERRORS, problem_from_db_error, problem_from_pool_wait
-from app.api.keys import ADMIN_POOL, POOL, PROBE, REQUEST_ID, SETTINGS
+from app.api.keys import ADMIN_POOL, ADMIN_PROBE, POOL, PROBE, REQUEST_ID, SETTINGS
 from app.api.problems import Handler, problem, problem_middleware
 from app.bot import webhook
 from app.bot.webhook import BotConfig, bot_config
 from app.config import Settings
-from app.db.cluster import ADMIN_ROLE
+from app.db.api import PoolWaitFailed
+from app.db.cluster import ADMIN_ROLE, role_url
 from app.db.pool import DatabaseProbe, create_pool
 from app.logs import configure_logging, get_logger
 
@@ -52,8 +53,12 @@ async def api_errors_middleware(request: web.Request, handler: Handler) -> web.S
         return await handler(request)
     except InvalidBody as exc:
         return exc.response
-    except POOL_WAIT_ERRORS:
-        return problem_from_pool_wait(await request.app[PROBE].reachable())
+    except POOL_WAIT_ERRORS as exc:
+        # Asked as the pool's own role: an admin pool whose role cannot log in is not load,
+        # even while starpass_app gets through.
+        admin = isinstance(exc, PoolWaitFailed) and exc.pool is request.app[ADMIN_POOL]
+        probe = request.app[ADMIN_PROBE] if admin else request.app[PROBE]
+        return problem_from_pool_wait(await probe.reachable())
     except psycopg.Error as exc:
         return problem_from_db_error(exc)
 
@@ -118,6 +123,7 @@ def create_app(
     app[ADMIN_POOL] = admin_pool or create_pool(settings, role=ADMIN_ROLE)
     app[health.PEPPER_STATE] = health.PepperState()
     app[PROBE] = probe or DatabaseProbe(settings)
+    app[ADMIN_PROBE] = DatabaseProbe(settings, role_url(settings, ADMIN_ROLE))
     app.add_routes(health.routes)
     app.add_routes(promo.routes)
     app.add_routes(metrics.routes)
@@ -146,4 +152,5 @@ async def _pool_lifecycle(app: web.Application) -> AsyncIterator[None]:
     await admin_pool.close()
     await pool.close()
     app[PROBE].close()
+    app[ADMIN_PROBE].close()
     log.info("server_stopped")

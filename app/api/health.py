@@ -16,9 +16,13 @@ from app.api.problems import problem
 from app.db import pepper
 from app.db.pepper import PepperCheck
 
-READINESS_TIMEOUT_SECONDS = 2.0
-# How long a pepper check answers readiness probes before the next probe checks again.
+# A probe waits this long at most for a pool connection for the pepper check: under load the
+# check waits for a quieter moment instead of making the probe slow (load balancers time out).
+PEPPER_CHECK_WAIT_SECONDS = 0.2
+# How long a pepper check answers readiness probes before the next probe checks again, and how
+# soon a check that found the pool busy is tried again.
 PEPPER_CHECK_SECONDS = 30.0
+PEPPER_RETRY_SECONDS = 5.0
 routes = web.RouteTableDef()
 
 
@@ -36,6 +40,9 @@ class PepperState:
         if result is not None and result != self.result:
             result.log()  # on a change only, not on every probe
         self.result, self.checked_at = result, now
+
+    def defer(self, now: float) -> None:
+        self.checked_at = now - PEPPER_CHECK_SECONDS + PEPPER_RETRY_SECONDS
 
     def expire(self) -> None:
         self.checked_at = -math.inf
@@ -60,10 +67,11 @@ async def readyz(request: web.Request) -> web.Response:
     state = request.app[PEPPER_STATE]
     now = time.monotonic()
     if state.due(now):
-        # A busy pool (or a database gone since the probe) keeps the last answer; the next
-        # probe checks again.
+        # A busy pool (or a database gone since the probe) keeps the last answer for a few
+        # seconds.
+        state.defer(now)
         with contextlib.suppress(psycopg.Error):
-            async with request.app[POOL].connection(timeout=READINESS_TIMEOUT_SECONDS) as conn:
+            async with request.app[POOL].connection(timeout=PEPPER_CHECK_WAIT_SECONDS) as conn:
                 state.record(await pepper.check(conn), now)
     if state.result is not None and not state.result.ok:
         # Not transient: the process must be restarted with the right pepper (no Retry-After).

@@ -12,6 +12,8 @@ from app.db.pool import DatabaseProbe
 POOL = web.AppKey("pool", AsyncConnectionPool)
 ADMIN_POOL = web.AppKey("admin_pool", AsyncConnectionPool)
 PROBE = web.AppKey("probe", DatabaseProbe)
+# The same check as starpass_admin: tells the admin pool's load from its role failing to log in.
+ADMIN_PROBE = web.AppKey("admin_probe", DatabaseProbe)
 SETTINGS = web.AppKey("settings", Settings)
 REQUEST_ID = web.RequestKey("request_id", str)
 ACTOR = web.RequestKey("actor", str)

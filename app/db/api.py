@@ -2,23 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
+import psycopg
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout, TooManyRequests
 
 Row = dict[str, Any]
 
 
+class PoolWaitFailed(PoolTimeout):
+    """No connection of `pool` in time (or its queue was full): the HTTP layer tells load from
+    a pool that cannot log in at all (pool_size 0) by looking at the pool."""
+
+    def __init__(self, pool: AsyncConnectionPool, cause: PoolTimeout | TooManyRequests) -> None:
+        super().__init__(str(cause))
+        self.pool = pool
+
+
+@asynccontextmanager
+async def connection(pool: AsyncConnectionPool) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    try:
+        async with pool.connection() as conn:
+            yield conn
+    except (PoolTimeout, TooManyRequests) as exc:
+        if isinstance(exc, PoolWaitFailed):
+            raise
+        raise PoolWaitFailed(pool, exc) from exc
+
+
 async def _one(pool: AsyncConnectionPool, query: str, params: Mapping[str, object]) -> Row | None:
-    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+    async with connection(pool) as conn, conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(query, params)
         return await cur.fetchone()
 
 
 async def _all(pool: AsyncConnectionPool, query: str, params: Mapping[str, object]) -> list[Row]:
-    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+    async with connection(pool) as conn, conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(query, params)
         return await cur.fetchall()
 
@@ -33,7 +55,7 @@ async def _then_campaign(
     on one connection: the answer shows what was committed, and when the read fails nothing
     is committed, so no answer can disagree with the database."""
     async with (
-        pool.connection() as conn,
+        connection(pool) as conn,
         conn.transaction(),
         conn.cursor(row_factory=dict_row) as cur,
     ):

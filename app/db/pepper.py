@@ -63,7 +63,8 @@ class PepperCheck:
 
 
 def _not_checkable(exc: psycopg.Error) -> None:
-    log.warning("pepper_check_skipped", error=type(exc).__name__, reason=str(exc).strip())
+    # The class and SQLSTATE only: libpq's text may quote a piece of the connection string.
+    log.warning("pepper_check_skipped", error=type(exc).__name__, sqlstate=exc.sqlstate)
 
 
 def check_at_start(settings: Settings) -> PepperCheck | None:

@@ -1,7 +1,7 @@
 -- api.create_promo_code: what a campaign stores (never the code), its capacity slots, its audit
 -- row, duplicates (also across a pepper rotation) and every refusal (which writes nothing).
 BEGIN;
-SELECT plan(55);
+SELECT plan(57);
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-02-01 00:00:00+00';
@@ -242,5 +242,14 @@ SELECT is_empty(
        WHERE row_to_json(a)::text LIKE '%FULLPREFIX%' $$,
     'so that code is stored in clear nowhere');
 
+-- The rotation is over once no live campaign carries the other pepper: creation works again
+-- without the previous pepper (ended campaigns under it can never be redeemed).
+RESET promo.pepper_previous;
+SELECT throws_ok($$ SELECT api.create_promo_code('AFTERROT2030', 'PREMIUM_GRANT', 'After', p_grant_days => 30) $$,
+                 'SP500', 'promo.pepper_previous is not set', 'while a live campaign carries the old pepper');
+UPDATE promo.promo_codes SET status = 'EXPIRED', expired_at = ops.now()
+WHERE pepper_id <> promo.pepper_id(promo.pepper()) AND NOT internal AND status IN ('ACTIVE', 'PAUSED');
+SELECT lives_ok($$ SELECT api.create_promo_code('AFTERROT2030', 'PREMIUM_GRANT', 'After', p_grant_days => 30) $$,
+                'after the rotation (old campaigns ended), creation needs no previous pepper');
 SELECT * FROM finish();
 ROLLBACK;
