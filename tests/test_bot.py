@@ -365,3 +365,28 @@ async def test_a_redelivered_support_message_opens_one_ticket(chat: Chat, admin_
         "SELECT count(*) AS n FROM billing.support_requests WHERE user_id = %s", (user,)
     ).fetchone()
     assert tickets == {"n": 1}
+
+
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [
+        (None, "TELEGRAM_WEBHOOK_SECRET is not set"),
+        ("has spaces in it", "TELEGRAM_WEBHOOK_SECRET:"),
+    ],
+)
+def test_a_bot_token_needs_a_valid_webhook_secret(secret: str | None, message: str) -> None:
+    from pydantic import SecretStr
+
+    from app.bot.webhook import BotConfigError, bot_config
+    from app.config import Settings
+
+    settings = Settings(
+        _env_file=None,
+        telegram_bot_token=SecretStr("123456:" + "k" * 35),
+        telegram_webhook_secret=SecretStr(secret) if secret else None,
+    )
+    with pytest.raises(BotConfigError, match=message) as refused:
+        bot_config(settings)
+    assert "k" * 8 not in str(refused.value) and (
+        secret is None or secret not in str(refused.value)
+    )

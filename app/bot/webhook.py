@@ -3,6 +3,7 @@ every update claimed once in the database, handlers in one Router per feature.""
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from app.config import Settings
 from app.logs import get_logger
 
 WEBHOOK_PATH = "/telegram/webhook"
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # What the bot must receive; pre_checkout_query is easy to forget and then payments time out.
 ALLOWED_UPDATES = ["message", "callback_query", "pre_checkout_query"]
 BOT = web.AppKey("bot", Bot)
@@ -55,9 +57,14 @@ def bot_config(settings: Settings) -> BotConfig | None:
             "TELEGRAM_WEBHOOK_SECRET is not set: Telegram's calls to the webhook are"
             " authenticated with it"
         )
+    secret = settings.telegram_webhook_secret.get_secret_value()
+    if not WEBHOOK_SECRET.fullmatch(secret):
+        raise BotConfigError(
+            "TELEGRAM_WEBHOOK_SECRET: Telegram accepts 1 to 256 characters of A-Z a-z 0-9 _ -"
+        )
     return BotConfig(
         token=settings.telegram_bot_token.get_secret_value(),
-        webhook_secret=settings.telegram_webhook_secret.get_secret_value(),
+        webhook_secret=secret,
         api_base_url=settings.telegram_api_base_url,
     )
 
