@@ -38,7 +38,7 @@ BEGIN
     PERFORM ops.check_argument(p_total_amount IS NOT NULL, 'p_total_amount', 'the amount is missing', NULL);
 
     -- The charge id is the payment's idempotency key: replays queue here, then see the answer.
-    PERFORM pg_catalog.pg_advisory_xact_lock(1919251319, pg_catalog.hashtext(p_telegram_payment_charge_id));
+    PERFORM pg_catalog.pg_advisory_xact_lock(ops.lock_class('billing.charge'), pg_catalog.hashtext(p_telegram_payment_charge_id));
     SELECT * INTO v_payment FROM billing.payments AS pm
     WHERE pm.telegram_payment_charge_id = p_telegram_payment_charge_id;
     IF FOUND THEN

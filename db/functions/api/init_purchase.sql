@@ -31,7 +31,7 @@ BEGIN
     PERFORM core.check_user_id(p_user_id);
     PERFORM ops.check_argument(p_idempotency_key ~ '^[A-Za-z0-9._:-]{8,128}$', 'p_idempotency_key',
         'an idempotency key is 8 to 128 characters of A-Z a-z 0-9 . _ : -', NULL);
-    PERFORM pg_catalog.pg_advisory_xact_lock(1919251318, pg_catalog.hashtext(p_idempotency_key));
+    PERFORM pg_catalog.pg_advisory_xact_lock(ops.lock_class('billing.purchase_key'), pg_catalog.hashtext(p_idempotency_key));
 
     SELECT * INTO v_purchase FROM billing.purchases AS p WHERE p.idempotency_key = p_idempotency_key;
     IF FOUND AND (v_purchase.user_id, v_purchase.plan_code, v_purchase.promo_redemption_id)

@@ -40,7 +40,7 @@ BEGIN
     v_result.replayed := false;
 
     -- Replay: the first answer to a key is binding. Same-key requests queue on this lock.
-    PERFORM pg_catalog.pg_advisory_xact_lock(1919251317, pg_catalog.hashtext(p_idempotency_key));
+    PERFORM pg_catalog.pg_advisory_xact_lock(ops.lock_class('promo.redeem_key'), pg_catalog.hashtext(p_idempotency_key));
     SELECT * INTO v_prior FROM promo.promo_attempts AS a
     WHERE a.idempotency_key = p_idempotency_key AND a.binding;
     IF FOUND THEN

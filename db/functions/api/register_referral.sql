@@ -12,7 +12,7 @@ DECLARE
 BEGIN
     PERFORM core.check_user_id(p_referee_user_id);
     -- Registrations are rare; one lock for all of them makes the cycle check exact.
-    PERFORM pg_catalog.pg_advisory_xact_lock(1919251321, 0);
+    PERFORM pg_catalog.pg_advisory_xact_lock(ops.lock_class('referral.registration'), 0);
     -- Against the referee's first payment, which takes the same user lock.
     PERFORM promo.lock_user(p_referee_user_id);
     SELECT c.user_id INTO v_referrer FROM referral.codes AS c

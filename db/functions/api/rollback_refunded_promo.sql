@@ -23,7 +23,7 @@ BEGIN
     PERFORM ops.check_argument(p_reason IS NULL OR char_length(p_reason) BETWEEN 1 AND 1000, 'p_reason',
         'a reason is 1 to 1000 characters', NULL);
     PERFORM ops.check_actor(p_actor);
-    PERFORM pg_catalog.pg_advisory_xact_lock(1919251320, pg_catalog.hashtext(p_idempotency_key));
+    PERFORM pg_catalog.pg_advisory_xact_lock(ops.lock_class('promo.rollback_key'), pg_catalog.hashtext(p_idempotency_key));
     SELECT * INTO v_prior FROM promo.rollback_requests AS q WHERE q.idempotency_key = p_idempotency_key;
     IF FOUND THEN
         IF v_prior.purchase_id <> p_purchase_id THEN

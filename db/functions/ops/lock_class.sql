@@ -1,0 +1,31 @@
+CREATE OR REPLACE FUNCTION ops.unknown_lock_class(p_name text)
+RETURNS integer
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'SP500', MESSAGE = format('unknown lock class %L', p_name),
+        DETAIL = 'advisory lock classes are listed in ops.lock_class and docs/architecture.md',
+        HINT = 'Add the class to ops.lock_class, with its place in the lock order.';
+END
+$$;
+COMMENT ON FUNCTION ops.unknown_lock_class(text) IS
+    'Raises SP500 for a lock class ops.lock_class does not list (at plan time, for a constant name).';
+
+CREATE OR REPLACE FUNCTION ops.lock_class(p_name text)
+RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    -- The advisory lock classes, in the one lock order (docs/architecture.md, "Lock order").
+    -- The key is derived from the namespaced name, so no magic number stands in a function; an
+    -- inlined call with a constant name folds to that number when the statement is planned.
+    SELECT CASE p_name
+        WHEN 'promo.redeem_key'       THEN pg_catalog.hashtext('starpass:promo.redeem_key')
+        WHEN 'billing.purchase_key'   THEN pg_catalog.hashtext('starpass:billing.purchase_key')
+        WHEN 'billing.charge'         THEN pg_catalog.hashtext('starpass:billing.charge')
+        WHEN 'promo.rollback_key'     THEN pg_catalog.hashtext('starpass:promo.rollback_key')
+        WHEN 'referral.registration'  THEN pg_catalog.hashtext('starpass:referral.registration')
+        ELSE ops.unknown_lock_class(p_name)
+    END
+$$;
+COMMENT ON FUNCTION ops.lock_class(text) IS
+    'The first key of the two-key advisory locks of a named class (promo.redeem_key, billing.purchase_key, billing.charge, promo.rollback_key, referral.registration); users are locked in the one-bigint key space by id (promo.lock_user).';

@@ -1,0 +1,20 @@
+-- Advisory locks by class name (ops.lock_class): one list, distinct keys, no magic numbers.
+BEGIN;
+SELECT plan(4);
+
+SELECT is(
+    (SELECT count(DISTINCT ops.lock_class(c)) FROM unnest(ARRAY['promo.redeem_key', 'billing.purchase_key',
+        'billing.charge', 'promo.rollback_key', 'referral.registration']) AS c),
+    5::bigint, 'the five lock classes have five different keys');
+SELECT is(ops.lock_class('promo.redeem_key'), hashtext('starpass:promo.redeem_key'),
+          'a class key is derived from its namespaced name');
+SELECT throws_ok($$ SELECT ops.lock_class('promo.no_such_class') $$, 'SP500',
+                 'unknown lock class ''promo.no_such_class''', 'an unknown class fails rather than lock nothing');
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname IN ('api', 'core', 'billing', 'promo', 'referral', 'ops')
+      AND p.prosrc ~ 'pg_advisory(_xact)?_lock\s*\(\s*[0-9]'
+$$, 'no function of ours takes an advisory lock by a number');
+
+SELECT * FROM finish();
+ROLLBACK;
