@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 
 from app.api.app import create_app
-from app.bot.callbacks import PlanChosen
+from app.bot.callbacks import PlanChosen, RewardChosen, TermsAccepted
 from app.bot.sandbox import Failure, Sandbox, create_sandbox_app
 from app.bot.webhook import WEBHOOK_PATH, BotConfig, sandbox_config
 from tests.conftest import Conn, _free_port, service_settings
@@ -290,8 +290,19 @@ async def test_refund_through_the_internal_api_is_idempotent(chat: Chat, admin_c
     assert status == {"status": "REFUNDED"}
 
 
-def test_callback_data_fits_telegrams_64_bytes() -> None:
-    assert len(PlanChosen(plan="premium_365d", rid=2**63 - 1).pack().encode()) <= 64
+def test_callback_data_fits_telegrams_64_bytes(admin_conn: Conn) -> None:
+    """The longest values the database allows (plan codes <= 20, terms versions <= 16
+    characters, bigint ids) still pack into Telegram's 64 bytes."""
+    limits = admin_conn.execute(
+        "SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint"
+        " WHERE conname IN ('plans_code_fits_callback', 'users_terms_version_check')"
+        " ORDER BY conname"
+    ).fetchall()
+    assert "<= 20" in str(limits[0]["def"]) and "{1,16}" in str(limits[1]["def"])
+    longest = {"plan": "p" * 20, "rid": 2**63 - 1}
+    assert len(PlanChosen(**longest).pack().encode()) <= 64
+    assert len(TermsAccepted(version="v" * 16, **longest).pack().encode()) <= 64
+    assert len(RewardChosen(reward=2**63 - 1, choice="PREMIUM_DAYS").pack().encode()) <= 64
     with pytest.raises(ValueError):
         PlanChosen(plan="ä" * 40, rid=1).pack()  # umlauts are two bytes each
 
