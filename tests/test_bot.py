@@ -401,3 +401,64 @@ def test_a_bot_token_needs_a_valid_webhook_secret(secret: str | None, message: s
     assert "k" * 8 not in str(refused.value) and (
         secret is None or secret not in str(refused.value)
     )
+
+
+async def test_a_payment_handled_again_after_a_lost_claim_credits_once(
+    chat: Chat, admin_conn: Conn
+) -> None:
+    """Below the update dedup: the handlers themselves are idempotent (RETRY path)."""
+    user = _user()
+    welcome = _sent(await chat.send(user, "/start"))[0]
+    plan = next(b for b in _buttons(welcome) if b["callback_data"].startswith("plan:"))
+    await _buy(chat, user, plan["callback_data"])
+    payment = next(
+        u for u in chat.sandbox.delivered if "successful_payment" in u.get("message", {})
+    )
+    admin_conn.execute(
+        "UPDATE core.telegram_updates SET handled_at = NULL WHERE update_id = %s",
+        (payment["update_id"],),
+    )  # as if the first delivery had died after settling, before finishing
+    start = len(chat.sandbox.calls)
+    assert (await chat.sandbox.deliver(payment))["status"] == 200
+    assert _sent(chat.sandbox.calls[start:])[0]["text"].startswith("💫 Danke"), "told again"
+    credits = admin_conn.execute(
+        "SELECT count(*) AS n FROM billing.ledger WHERE user_id = %s AND kind = 'PURCHASE_PAYMENT'",
+        (user,),
+    ).fetchone()
+    assert credits == {"n": 1}
+
+
+async def test_tampered_callback_data_is_answered_not_retried(chat: Chat) -> None:
+    user = _user()
+    update = chat.sandbox.press_update(user, "reward:1:EVERYTHING")
+    delivery = await chat.sandbox.deliver(update)
+    assert delivery["status"] == 200, "a refusal that repeats on every retry is not a 500"
+    answered = [
+        c
+        for c in chat.sandbox.calls
+        if c["method"] == "answerCallbackQuery"
+        and str(c["params"]["callback_query_id"]) == update["callback_query"]["id"]
+    ]
+    assert len(answered) == 1
+
+
+async def test_a_refund_telegram_already_made_counts_as_done(chat: Chat, admin_conn: Conn) -> None:
+    user = _user()
+    welcome = _sent(await chat.send(user, "/start"))[0]
+    plan = next(b for b in _buttons(welcome) if b["callback_data"].startswith("plan:"))
+    await _buy(chat, user, plan["callback_data"])
+    chat.sandbox.refunded.add(chat.sandbox.transactions[-1]["id"])  # refunded in Telegram's app
+    purchase = admin_conn.execute(
+        "SELECT purchase_id FROM billing.purchases WHERE user_id = %s AND status = 'PAID'", (user,)
+    ).fetchone()
+    assert purchase is not None
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{chat.service_url}/internal/purchases/{purchase['purchase_id']}/refund",
+            json={"reason": "refunded in the app"},
+            headers={"Authorization": f"Bearer {REFUNDER}"},
+        ) as response,
+    ):
+        body = await response.json()
+    assert response.status == 200 and body["outcome"] == "REFUNDED", body
