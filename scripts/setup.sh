@@ -45,7 +45,7 @@ fi
 for po in app/bot/locales/*/LC_MESSAGES/messages.po; do
   mo="${po%.po}.mo"
   if [ ! -f "$mo" ] || [ "$po" -nt "$mo" ]; then
-    .venv/bin/pybabel compile --use-fuzzy -i "$po" -o "$mo" 2>/dev/null
+    .venv/bin/pybabel compile -i "$po" -o "$mo" >/dev/null
   fi
 done
 

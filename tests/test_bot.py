@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 
 from app.api.app import create_app
-from app.bot.callbacks import PlanChosen
+from app.bot.callbacks import PlanChosen, RewardChosen, TermsAccepted
 from app.bot.sandbox import Failure, Sandbox, create_sandbox_app
 from app.bot.webhook import WEBHOOK_PATH, BotConfig, sandbox_config
 from tests.conftest import Conn, _free_port, service_settings
@@ -290,8 +290,19 @@ async def test_refund_through_the_internal_api_is_idempotent(chat: Chat, admin_c
     assert status == {"status": "REFUNDED"}
 
 
-def test_callback_data_fits_telegrams_64_bytes() -> None:
-    assert len(PlanChosen(plan="premium_365d", rid=2**63 - 1).pack().encode()) <= 64
+def test_callback_data_fits_telegrams_64_bytes(admin_conn: Conn) -> None:
+    """The longest values the database allows (plan codes <= 20, terms versions <= 16
+    characters, bigint ids) still pack into Telegram's 64 bytes."""
+    limits = admin_conn.execute(
+        "SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint"
+        " WHERE conname IN ('plans_code_fits_callback', 'users_terms_version_check')"
+        " ORDER BY conname"
+    ).fetchall()
+    assert "<= 20" in str(limits[0]["def"]) and "{1,16}" in str(limits[1]["def"])
+    longest = {"plan": "p" * 20, "rid": 2**63 - 1}
+    assert len(PlanChosen(**longest).pack().encode()) <= 64
+    assert len(TermsAccepted(version="v" * 16, **longest).pack().encode()) <= 64
+    assert len(RewardChosen(reward=2**63 - 1, choice="PREMIUM_DAYS").pack().encode()) <= 64
     with pytest.raises(ValueError):
         PlanChosen(plan="ä" * 40, rid=1).pack()  # umlauts are two bytes each
 
@@ -390,3 +401,64 @@ def test_a_bot_token_needs_a_valid_webhook_secret(secret: str | None, message: s
     assert "k" * 8 not in str(refused.value) and (
         secret is None or secret not in str(refused.value)
     )
+
+
+async def test_a_payment_handled_again_after_a_lost_claim_credits_once(
+    chat: Chat, admin_conn: Conn
+) -> None:
+    """Below the update dedup: the handlers themselves are idempotent (RETRY path)."""
+    user = _user()
+    welcome = _sent(await chat.send(user, "/start"))[0]
+    plan = next(b for b in _buttons(welcome) if b["callback_data"].startswith("plan:"))
+    await _buy(chat, user, plan["callback_data"])
+    payment = next(
+        u for u in chat.sandbox.delivered if "successful_payment" in u.get("message", {})
+    )
+    admin_conn.execute(
+        "UPDATE core.telegram_updates SET handled_at = NULL WHERE update_id = %s",
+        (payment["update_id"],),
+    )  # as if the first delivery had died after settling, before finishing
+    start = len(chat.sandbox.calls)
+    assert (await chat.sandbox.deliver(payment))["status"] == 200
+    assert _sent(chat.sandbox.calls[start:])[0]["text"].startswith("💫 Danke"), "told again"
+    credits = admin_conn.execute(
+        "SELECT count(*) AS n FROM billing.ledger WHERE user_id = %s AND kind = 'PURCHASE_PAYMENT'",
+        (user,),
+    ).fetchone()
+    assert credits == {"n": 1}
+
+
+async def test_tampered_callback_data_is_answered_not_retried(chat: Chat) -> None:
+    user = _user()
+    update = chat.sandbox.press_update(user, "reward:1:EVERYTHING")
+    delivery = await chat.sandbox.deliver(update)
+    assert delivery["status"] == 200, "a refusal that repeats on every retry is not a 500"
+    answered = [
+        c
+        for c in chat.sandbox.calls
+        if c["method"] == "answerCallbackQuery"
+        and str(c["params"]["callback_query_id"]) == update["callback_query"]["id"]
+    ]
+    assert len(answered) == 1
+
+
+async def test_a_refund_telegram_already_made_counts_as_done(chat: Chat, admin_conn: Conn) -> None:
+    user = _user()
+    welcome = _sent(await chat.send(user, "/start"))[0]
+    plan = next(b for b in _buttons(welcome) if b["callback_data"].startswith("plan:"))
+    await _buy(chat, user, plan["callback_data"])
+    chat.sandbox.refunded.add(chat.sandbox.transactions[-1]["id"])  # refunded in Telegram's app
+    purchase = admin_conn.execute(
+        "SELECT purchase_id FROM billing.purchases WHERE user_id = %s AND status = 'PAID'", (user,)
+    ).fetchone()
+    assert purchase is not None
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{chat.service_url}/internal/purchases/{purchase['purchase_id']}/refund",
+            json={"reason": "refunded in the app"},
+            headers={"Authorization": f"Bearer {REFUNDER}"},
+        ) as response,
+    ):
+        body = await response.json()
+    assert response.status == 200 and body["outcome"] == "REFUNDED", body

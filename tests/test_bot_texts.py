@@ -24,7 +24,6 @@ OUTCOMES = {
         "PLAN_WITHDRAWN",
         "RESERVATION_EXPIRED",
     ],
-    "payment": ["PAID", "MISMATCH", "DUPLICATE", "UNKNOWN_PURCHASE"],
     "reward": ["PREMIUM_DAYS", "DISCOUNT", "NOT_YOURS", "NOT_FOUND", "CANCELLED"],
     "referral": [
         "REGISTERED",
@@ -44,12 +43,13 @@ def _catalog(language: str) -> dict[str, str]:
         return {str(m.id): str(m.string) for m in read_po(handle) if m.id}
 
 
-def _redeem_outcomes(conn: Conn) -> list[str]:
-    """From the attempt log's CHECK: the vocabulary as the database enforces it."""
+def _outcomes(conn: Conn, table: str) -> list[str]:
+    """From the table's CHECK on `outcome`: the vocabulary as the database enforces it."""
     row = conn.execute(
         "SELECT pg_get_constraintdef(c.oid) AS def FROM pg_constraint c"
-        " WHERE c.conrelid = 'promo.promo_attempts'::regclass AND c.contype = 'c'"
-        " AND pg_get_constraintdef(c.oid) LIKE 'CHECK ((outcome = ANY%'"
+        " WHERE c.conrelid = %s::regclass AND c.contype = 'c'"
+        " AND pg_get_constraintdef(c.oid) LIKE 'CHECK ((outcome = ANY%%'",
+        (table,),
     ).fetchone()
     assert row is not None
     return re.findall(r"'([A-Z_]+)'", str(row["def"]))
@@ -58,7 +58,8 @@ def _redeem_outcomes(conn: Conn) -> list[str]:
 @pytest.mark.parametrize("language", ["de", "en"])
 def test_every_outcome_has_a_text(language: str, admin_conn: Conn) -> None:
     catalog = _catalog(language)
-    wanted = [f"redeem.{o}" for o in _redeem_outcomes(admin_conn)]
+    wanted = [f"redeem.{o}" for o in _outcomes(admin_conn, "promo.promo_attempts")]
+    wanted += [f"payment.{o}" for o in _outcomes(admin_conn, "billing.payments")]
     wanted += [f"{family}.{o}" for family, outcomes in OUTCOMES.items() for o in outcomes]
     missing = [key for key in wanted if not catalog.get(key) or catalog[key] == key]
     assert missing == []

@@ -20,6 +20,8 @@ from app.logs import get_logger
 
 log = get_logger(__name__)
 HARMLESS_ANSWER_ERRORS = ("query is too old", "query ID is invalid")
+# Deliveries of one update that failed before it is given up (Telegram retries for 24 hours).
+MAX_ATTEMPTS = 10
 
 
 class UpdateOnce(BaseMiddleware):
@@ -38,10 +40,23 @@ class UpdateOnce(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         assert isinstance(event, Update)
+        if event.pre_checkout_query is not None:
+            # Answered within Telegram's 10 s or the payment fails: no claim before it (its
+            # check writes nothing a repeat could double, and Telegram does not resend it).
+            data["delivery"] = "NEW"
+            return await handler(event, data)
         claim = await db.claim_telegram_update(self.pool, event.update_id)
         assert claim is not None
         if claim["outcome"] == "DUPLICATE":
             log.info("telegram_update_duplicate", update_id=event.update_id)
+            return None
+        if claim["attempts"] > MAX_ATTEMPTS:
+            # Failing every time (a bug, a dependency gone): stop the redelivery loop, loudly.
+            # A payment among them is still found by `starpass payments reconcile`.
+            log.error(
+                "telegram_update_abandoned", update_id=event.update_id, attempts=claim["attempts"]
+            )
+            await db.finish_telegram_update(self.pool, event.update_id)
             return None
         data["delivery"] = claim["outcome"]
         result = await handler(event, data)
@@ -63,7 +78,7 @@ class CallbackAnswers(CallbackAnswerMiddleware):
 
 class HonorRetryAfter(BaseRequestMiddleware):
     """A 429 from the Bot API says how long to wait; aiogram does not retry by itself. Answers
-    Telegram waits for (pre-checkout, callbacks) wait briefly; other calls up to 30 s."""
+    Telegram waits for (pre-checkout, callbacks) wait briefly; other calls up to 10 s."""
 
     ATTEMPTS = 3
     URGENT = (AnswerPreCheckoutQuery, AnswerCallbackQuery)
@@ -74,7 +89,8 @@ class HonorRetryAfter(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        limit = 2 if isinstance(method, self.URGENT) else 30
+        # Telegram waits 60 s for the webhook's answer: two waits must fit well inside it.
+        limit = 2 if isinstance(method, self.URGENT) else 10
         for attempt in range(1, self.ATTEMPTS + 1):
             try:
                 return await make_request(bot, method)

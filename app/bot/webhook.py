@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
+import psycopg
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.methods import TelegramMethod
+from aiogram.exceptions import TelegramForbiddenError
 from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
@@ -37,9 +37,9 @@ log = get_logger(__name__)
 
 @dataclass(frozen=True)
 class BotConfig:
-    token: str
-    webhook_secret: str
-    api_base_url: str
+    token: str = field(repr=False)
+    webhook_secret: str = field(repr=False)
+    api_base_url: str = ""
     sandbox: bool = False
 
 
@@ -120,15 +120,27 @@ class TelegramWebhook(SimpleRequestHandler):
             log.warning("telegram_update_malformed", error=type(exc).__name__)
             return web.json_response({})
         try:
-            result: TelegramMethod[Any] | None = await self.dispatcher.feed_webhook_update(
-                self.bot, update, **self.data
+            # feed_update, not feed_webhook_update: that one answers 200 after 55 s and goes on
+            # in the background, where a failure would never be delivered again.
+            await self.dispatcher.feed_update(self.bot, update, **self.data)
+        except TelegramForbiddenError:
+            # The user blocked the bot: nothing can reach them, and a retry cannot change that.
+            log.warning("telegram_user_unreachable", update_id=update.update_id)
+        except psycopg.Error as exc:
+            if not (exc.sqlstate or "").startswith("SP4"):
+                return _failed(update)
+            # A contract violation (e.g. tampered callback data) is the same on every retry.
+            log.warning(
+                "telegram_update_refused", update_id=update.update_id, sqlstate=exc.sqlstate
             )
         except Exception:
-            log.exception("telegram_update_failed", update_id=update.update_id)
-            return problem(
-                500, "internal_error", "The update was not handled; Telegram retries it."
-            )
-        return web.Response(body=self._build_response_writer(bot=self.bot, result=result))
+            return _failed(update)
+        return web.json_response({})
+
+
+def _failed(update: Update) -> web.Response:
+    log.exception("telegram_update_failed", update_id=update.update_id)
+    return problem(500, "internal_error", "The update was not handled; Telegram retries it.")
 
 
 def mount(app: web.Application, config: BotConfig, pool: AsyncConnectionPool) -> Bot:

@@ -105,6 +105,9 @@ def _parser() -> argparse.ArgumentParser:
     telegram_commands.add_parser(
         "set-webhook", help="point Telegram at PUBLIC_BASE_URL/telegram/webhook (with the secret)"
     ).set_defaults(handler=cmd_telegram_set_webhook)
+    telegram_commands.add_parser(
+        "delete-webhook", help="stop Telegram's deliveries (pending updates are kept)"
+    ).set_defaults(handler=cmd_telegram_delete_webhook)
 
     payments = commands.add_parser("payments", help="payments against Telegram's records")
     payment_commands = payments.add_subparsers(required=True, metavar="ACTION")
@@ -349,6 +352,27 @@ def cmd_payments_reconcile(settings: Settings, args: argparse.Namespace) -> int:
     print(", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) or "no Stars payments")
     alerted = outcomes.get("UNKNOWN_CHARGE", 0) + outcomes.get("AMOUNT_DIFFERS", 0)
     return 1 if alerted else 0
+
+
+def cmd_telegram_delete_webhook(settings: Settings, args: argparse.Namespace) -> int:
+    from app.bot import webhook
+
+    config = webhook.bot_config(settings)
+    if config is None:
+        print("starpass: TELEGRAM_BOT_TOKEN is not set", file=sys.stderr)
+        return 2
+
+    async def run() -> None:
+        bot = webhook.make_bot(config)
+        try:
+            # Pending updates stay with Telegram: they are payments and presses.
+            await bot.delete_webhook(drop_pending_updates=False)
+        finally:
+            await bot.session.close()
+
+    asyncio.run(run())
+    print("webhook deleted (pending updates kept)")
+    return 0
 
 
 def cmd_telegram_set_webhook(settings: Settings, args: argparse.Namespace) -> int:

@@ -9,11 +9,13 @@ import asyncio
 
 import psycopg
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramForbiddenError
 from aiogram.types import CallbackQuery, LabeledPrice, Message, PreCheckoutQuery
 from psycopg_pool import AsyncConnectionPool
 
 from app.bot import keyboards
 from app.bot.callbacks import PlanChosen, TermsAccepted
+from app.bot.keys import callback_key
 from app.bot.texts import text, when
 from app.db import bot as db
 from app.logs import get_logger
@@ -63,7 +65,7 @@ async def _send_invoice(
             user_id=callback.from_user.id,
             plan_code=plan,
             promo_redemption_id=redemption_id or None,
-            idempotency_key=f"tg-callback:{callback.id}",
+            idempotency_key=callback_key(callback),
         )
     except psycopg.Error as exc:
         if exc.sqlstate not in {"SP404", "SP409"}:
@@ -130,11 +132,16 @@ async def successful_payment(
     await message.answer(text("payment.PAID", until=when(row["premium_until"])))
     # The referrer hears of it once: not again on a replay of a delivery that finished.
     if row["referral_reward_id"] and (not row["replayed"] or delivery == "RETRY"):
-        await bot.send_message(
-            row["referrer_user_id"],
-            text("reward.offer"),
-            reply_markup=keyboards.reward_choice(row["referral_reward_id"]),
-        )
+        try:
+            await bot.send_message(
+                row["referrer_user_id"],
+                text("reward.offer"),
+                reply_markup=keyboards.reward_choice(row["referral_reward_id"]),
+            )
+        except TelegramForbiddenError:
+            # The referrer blocked the bot: the reward stays OFFERED (operators see it in
+            # referral.rewards); the payer's purchase is done either way.
+            log.warning("referral_offer_undeliverable", reward_id=row["referral_reward_id"])
 
 
 async def refunded_payment(message: Message, pool: AsyncConnectionPool) -> None:
@@ -163,8 +170,11 @@ async def refunded_payment(message: Message, pool: AsyncConnectionPool) -> None:
 def build() -> Router:
     """A fresh router: aiogram attaches a router to one dispatcher only."""
     router = Router(name="checkout")
-    router.callback_query.register(plan_chosen, PlanChosen.filter())
-    router.callback_query.register(terms_accepted, TermsAccepted.filter())
+    # Answered before the handler: the invoice may wait on Telegram's rate limit, the button
+    # should not spin meanwhile.
+    answer_first = {"callback_answer": {"pre": True}}
+    router.callback_query.register(plan_chosen, PlanChosen.filter(), flags=answer_first)
+    router.callback_query.register(terms_accepted, TermsAccepted.filter(), flags=answer_first)
     router.pre_checkout_query.register(pre_checkout)
     router.message.register(successful_payment, F.successful_payment)
     router.message.register(refunded_payment, F.refunded_payment)

@@ -5,22 +5,23 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, Message, Update
+from aiogram.types import CallbackQuery, Message
 from psycopg_pool import AsyncConnectionPool
 
 from app.bot import keyboards, prompts
 from app.bot.callbacks import PROMO_OPEN
+from app.bot.keys import message_key
 from app.bot.texts import text, when
 from app.db import api as db_api
 from app.db import bot as db
 
 
-async def redeem(message: Message, code: str, update: Update, pool: AsyncConnectionPool) -> None:
+async def redeem(message: Message, code: str, pool: AsyncConnectionPool) -> None:
     user = message.from_user
     assert user is not None
-    # The update id is the key: Telegram's redelivery of the same update replays the answer.
+    # The message is the key: Telegram's redelivery of the same update replays the answer.
     row = await db_api.redeem_promo_code(
-        pool, user_id=user.id, code=code, idempotency_key=f"tg-update:{update.update_id}"
+        pool, user_id=user.id, code=code, idempotency_key=message_key(message)
     )
     assert row is not None
     outcome = row["outcome"]
@@ -49,17 +50,17 @@ async def offer_discount(
 
 
 async def promo_command(
-    message: Message, command: CommandObject, event_update: Update, pool: AsyncConnectionPool
+    message: Message, command: CommandObject, pool: AsyncConnectionPool
 ) -> None:
     if not (command.args or "").strip():
         prompt, force_reply = prompts.ask("promo.ask", "promo.placeholder")
         await message.answer(prompt, reply_markup=force_reply)
         return
-    await redeem(message, command.args or "", event_update, pool)
+    await redeem(message, command.args or "", pool)
 
 
-async def promo_reply(message: Message, event_update: Update, pool: AsyncConnectionPool) -> None:
-    await redeem(message, message.text or "", event_update, pool)
+async def promo_reply(message: Message, pool: AsyncConnectionPool) -> None:
+    await redeem(message, message.text or "", pool)
 
 
 async def promo_open(callback: CallbackQuery) -> None:

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message, Update
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from psycopg_pool import AsyncConnectionPool
 
 from app.bot import keyboards, prompts
 from app.bot.callbacks import DELETE_CONFIRM
 from app.bot.edits import edit_text
+from app.bot.keys import message_key
 from app.bot.texts import text
 from app.db import bot as db
 
@@ -22,15 +23,13 @@ async def paysupport(message: Message) -> None:
     await message.answer(prompt, reply_markup=force_reply)
 
 
-async def paysupport_message(
-    message: Message, event_update: Update, pool: AsyncConnectionPool
-) -> None:
+async def paysupport_message(message: Message, pool: AsyncConnectionPool) -> None:
     assert message.from_user is not None
     row = await db.open_payment_support(
         pool,
         user_id=message.from_user.id,
         message=(message.text or "")[:2000],
-        idempotency_key=f"tg-update:{event_update.update_id}",
+        idempotency_key=message_key(message),
     )
     assert row is not None
     await message.answer(text("paysupport.recorded", ticket=row["support_request_id"]))

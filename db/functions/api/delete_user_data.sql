@@ -20,6 +20,10 @@ BEGIN
         RETURN QUERY SELECT 'NOTHING_STORED'::text, NULL::timestamptz;
         RETURN;
     END IF;
+    -- What the user wrote to payment support is personal, not a financial record: it goes too;
+    -- that a request was made (and when) stays with the payments it may concern.
+    UPDATE billing.support_requests AS s SET message = '(deleted at the user''s request)'
+    WHERE s.user_id = p_user_id AND s.message <> '(deleted at the user''s request)';
     PERFORM ops.write_audit('user:' || p_user_id, 'core.user_data_deleted', 'user', p_user_id::text,
                             'request by the user', '{}'::jsonb);
     RETURN QUERY SELECT 'DELETED'::text, v_now;

@@ -31,7 +31,9 @@ BEGIN
             HINT = 'Only a paid purchase can be refunded.';
     END IF;
     -- The intent is on record before Telegram is asked: a crash between the two leaves a
-    -- request that `starpass payments reconcile` and the operator can see and finish.
+    -- request an operator sees (billing.refund_requests without a REFUNDED purchase) and
+    -- finishes by calling the refund endpoint again; a refund Telegram did make is recorded by
+    -- `starpass payments reconcile`.
     IF v_purchase.status = 'PAID' THEN
         INSERT INTO billing.refund_requests (purchase_id, requested_at, actor, reason)
         VALUES (p_purchase_id, ops.now(), p_actor, btrim(p_reason))

@@ -3,7 +3,7 @@
 -- api.request_purchase_refund, api.claim_telegram_update, api.finish_telegram_update.
 -- Every outcome and every refusal, with the injectable clock.
 BEGIN;
-SELECT plan(132);
+SELECT plan(134);
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-09-01 00:00:00+00';
@@ -472,5 +472,13 @@ SELECT results_eq(
     'prunes the rest; recent entries stay');
 
 SELECT is_empty('SELECT * FROM api.check_invariants()', 'every invariant holds after the bot scenarios');
+-- A data-deletion request also clears what the user wrote to payment support (personal data,
+-- not a financial record); the requests themselves stay.
+SELECT results_eq($$ SELECT outcome FROM api.delete_user_data(9140) $$, $$ VALUES ('DELETED') $$,
+                  'user 9140, who wrote to support, asks for deletion');
+SELECT results_eq(
+    $$ SELECT count(*), count(*) FILTER (WHERE message = '(deleted at the user''s request)')
+       FROM billing.support_requests WHERE user_id = 9140 $$,
+    $$ VALUES (2::bigint, 2::bigint) $$, 'the support requests stay, their text is gone');
 SELECT * FROM finish();
 ROLLBACK;
