@@ -217,7 +217,7 @@ async def test_campaign_admin(client: Client) -> None:
         json={"purchase_id": 999999999, "idempotency_key": "rollback-key-1"},
         headers=auth(ADMIN),
     )
-    assert missing.status == 404
+    assert missing.status == 404 and (await missing.json())["code"] == "purchase_not_found"
 
 
 async def test_pagination_is_stable_while_campaigns_are_added(client: Client) -> None:
@@ -346,6 +346,8 @@ async def test_the_16_status_transitions(client: Client, admin_conn: Conn) -> No
             headers=auth(ADMIN),
         )
         assert response.status == want, (source, target, await response.text())
+        if want == 409:
+            assert (await response.json())["code"] == "campaign_ended", (source, target)
         changed = want == 200 and source != target
         assert _status_audits(admin_conn, cid) == before + changed, (source, target)
     # Resuming a paused campaign past its end is refused too.
@@ -356,7 +358,9 @@ async def test_the_16_status_transitions(client: Client, admin_conn: Conn) -> No
     late = await client.post(
         f"/internal/promo/campaigns/{cid}/status", json={"status": "ACTIVE"}, headers=auth(ADMIN)
     )
-    assert late.status == 409 and "past its end" in (await late.json())["detail"]
+    problem = await late.json()
+    assert late.status == 409 and problem["code"] == "campaign_past_end", problem
+    assert "past its end" in problem["detail"]
 
 
 async def test_the_internal_referral_campaign_is_refused_and_left_alone(
@@ -378,8 +382,51 @@ async def test_the_internal_referral_campaign_is_refused_and_left_alone(
         )
         assert response.status == 409, (target, await response.text())
         problem = await response.json()
-        assert problem["code"] == "conflict" and "internal" in problem["detail"], problem
+        assert problem["code"] == "campaign_internal" and "internal" in problem["detail"], problem
     got = await client.get(f"/internal/promo/campaigns/{cid}", headers=auth(ADMIN))
-    assert got.status == 404 and (await got.json())["code"] == "not_found"
+    assert got.status == 404 and (await got.json())["code"] == "campaign_not_found"
     assert admin_conn.execute(snapshot, (cid,)).fetchone() == before, "nothing changed"
     assert _status_audits(admin_conn, cid) == audits, "nothing audited"
+
+
+def _purchase(conn: Conn, user_id: int, *, refunded: bool) -> int:
+    """An open purchase of premium_30d, or one paid and refunded (charge `charge-<user>`)."""
+    conn.execute("SELECT api.touch_user(%s)", (user_id,))
+    opened = conn.execute(
+        "SELECT * FROM api.init_purchase(%s, 'premium_30d', NULL, %s)", (user_id, f"init-{user_id}")
+    ).fetchone()
+    assert opened is not None
+    if refunded:
+        charge = f"charge-{user_id}"
+        conn.execute(
+            "SELECT * FROM api.complete_purchase(%s, %s, %s, 'XTR', %s)",
+            (user_id, opened["invoice_payload"], charge, opened["price_stars"]),
+        )
+        conn.execute("SELECT * FROM api.mark_purchase_refunded(%s, 'test', 'refund')", (charge,))
+    return int(str(opened["purchase_id"]))
+
+
+async def test_refund_rollback_refusals_name_their_condition(
+    client: Client, admin_conn: Conn
+) -> None:
+    base = 7 * 10**9 + secrets.randbelow(10**6) * 10
+    unrefunded = _purchase(admin_conn, base, refunded=False)
+    refunded = _purchase(admin_conn, base + 1, refunded=True)
+    other = _purchase(admin_conn, base + 2, refunded=True)
+    url = "/internal/promo/refund-rollback"
+    key = f"rollback-{base}"
+    response = await client.post(
+        url, json={"purchase_id": unrefunded, "idempotency_key": key}, headers=auth(ADMIN)
+    )
+    problem = await response.json()
+    assert response.status == 409 and problem["code"] == "purchase_not_refunded", problem
+    done = await client.post(
+        url, json={"purchase_id": refunded, "idempotency_key": key}, headers=auth(ADMIN)
+    )
+    assert done.status == 200 and (await done.json())["outcome"] == "NO_PROMO"
+    reused = await client.post(
+        url, json={"purchase_id": other, "idempotency_key": key}, headers=auth(ADMIN)
+    )
+    problem = await reused.json()
+    # The same code as a redemption's IDEMPOTENCY_CONFLICT outcome: one rule, one code.
+    assert reused.status == 409 and problem["code"] == "idempotency_conflict", problem

@@ -7,11 +7,13 @@ from aiohttp import web
 from psycopg_pool import PoolTimeout, TooManyRequests
 
 from app.api.problems import problem
+from app.db.api import refusal_reason
 from app.logs import get_logger
 
 log = get_logger(__name__)
 
-# SQLSTATE -> (HTTP status, stable problem code)
+# SQLSTATE -> (HTTP status, problem code). A refusal of class SP names its condition (its
+# reason, docs/errors.md): that is the problem code; the code here is the fallback.
 SQLSTATE_STATUS: dict[str, tuple[int, str]] = {
     "SP422": (422, "invalid_argument"),
     "SP404": (404, "not_found"),
@@ -52,8 +54,11 @@ def problem_from_db_error(exc: psycopg.Error) -> web.Response:
     state = exc.sqlstate or ""
     if state in SQLSTATE_STATUS:
         status, code = SQLSTATE_STATUS[state]
+        code = refusal_reason(exc) or code
         if status >= 500:
-            log.error("database_refused", sqlstate=state, message=exc.diag.message_primary)
+            log.error(
+                "database_refused", sqlstate=state, reason=code, message=exc.diag.message_primary
+            )
         detail = exc.diag.message_primary or "database refused the request"
         if exc.diag.message_detail and status < 500:
             detail = f"{detail}: {exc.diag.message_detail}"

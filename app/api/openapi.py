@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api import bodies
 
@@ -108,7 +108,16 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str
-    code: str
+    code: str = Field(
+        description=(
+            "Stable, snake_case; callers branch on it, never on `detail`. A refusal of the"
+            " database names its condition (its reason: docs/errors.md lists them all), e.g."
+            " `campaign_not_found`, `campaign_ended`, `campaign_past_end`, `campaign_internal`,"
+            " `purchase_not_found`, `purchase_not_refunded`, `idempotency_conflict`,"
+            " `duplicate_code`, `invalid_argument`; the others are the HTTP layer's own"
+            " (`invalid_body`, `unauthorized`, `busy`, ...)."
+        )
+    )
 
 
 MODELS: list[type[BaseModel]] = [

@@ -22,6 +22,14 @@ class PoolWaitFailed(PoolTimeout):
         self.pool = pool
 
 
+def refusal_reason(exc: psycopg.Error) -> str | None:
+    """The stable reason of a project refusal (SQLSTATE class SP): the SQL functions raise it in
+    the error's CONSTRAINT field (docs/errors.md). None for any other error."""
+    if (exc.sqlstate or "").startswith("SP"):
+        return exc.diag.constraint_name
+    return None
+
+
 @asynccontextmanager
 async def connection(pool: AsyncConnectionPool) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
     try:

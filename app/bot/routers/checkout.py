@@ -18,11 +18,24 @@ from app.bot.callbacks import PlanChosen, TermsAccepted
 from app.bot.keys import callback_key
 from app.bot.texts import text, when
 from app.db import bot as db
+from app.db.api import refusal_reason
 from app.logs import get_logger
 
 log = get_logger(__name__)
 # Telegram cancels the payment when pre-checkout is not answered within 10 s.
 PRECHECKOUT_DB_SECONDS = 6.0
+# The refusals of `api.init_purchase` a press can meet (docs/errors.md): an old button names a
+# plan or a discount that is gone, used or already behind another open invoice.
+PURCHASE_UNAVAILABLE = frozenset(
+    {
+        "plan_not_found",
+        "plan_withdrawn",
+        "reservation_not_found",
+        "reservation_not_usable",
+        "reservation_backs_purchase",
+        "idempotency_conflict",
+    }
+)
 
 
 async def plan_chosen(
@@ -68,7 +81,7 @@ async def _send_invoice(
             idempotency_key=callback_key(callback),
         )
     except psycopg.Error as exc:
-        if exc.sqlstate not in {"SP404", "SP409"}:
+        if refusal_reason(exc) not in PURCHASE_UNAVAILABLE:
             raise
         await bot.send_message(callback.from_user.id, text("purchase.unavailable"))
         return
@@ -155,7 +168,7 @@ async def refunded_payment(message: Message, pool: AsyncConnectionPool) -> None:
             reason="refunded_payment from Telegram",
         )
     except psycopg.Error as exc:
-        if exc.sqlstate != "SP404":
+        if refusal_reason(exc) != "paid_purchase_not_found":
             raise
         # A payment that settled nothing was refunded: already an operator's case (alerted).
         log.warning("refund_of_unsettled_payment")

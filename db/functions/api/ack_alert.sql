@@ -12,7 +12,7 @@ DECLARE
 BEGIN
     SELECT * INTO v_alert FROM ops.alert_outbox AS a WHERE a.alert_id = p_id FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'SP404', MESSAGE = 'alert not found', DETAIL = format('no alert %s', p_id);
+        RAISE EXCEPTION USING ERRCODE = 'SP404', CONSTRAINT = 'alert_not_found', MESSAGE = 'alert not found', DETAIL = format('no alert %s', p_id);
     END IF;
     IF v_alert.state <> 'pending' THEN
         RETURN QUERY SELECT p_id, v_alert.state, false;  -- delivered twice is still delivered

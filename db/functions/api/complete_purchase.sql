@@ -44,7 +44,7 @@ BEGIN
     IF FOUND THEN
         IF (v_payment.user_id, v_payment.invoice_payload, v_payment.currency, v_payment.total_amount)
            IS DISTINCT FROM (p_user_id, p_invoice_payload, p_currency, p_total_amount) THEN
-            RAISE EXCEPTION USING ERRCODE = 'SP409', MESSAGE = 'charge id already recorded with other details',
+            RAISE EXCEPTION USING ERRCODE = 'SP409', CONSTRAINT = 'charge_id_conflict', MESSAGE = 'charge id already recorded with other details',
                 DETAIL = format('payment %s', v_payment.payment_id),
                 HINT = 'A charge id identifies one payment; check the update that carried it.';
         END IF;

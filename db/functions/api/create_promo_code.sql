@@ -103,7 +103,7 @@ BEGIN
                          WHERE c.status IN ('ACTIVE', 'PAUSED') AND NOT c.internal
                          ORDER BY c.pepper_id DESC LIMIT 1);
         IF v_pepper_min <> v_pepper_id OR v_pepper_max <> v_pepper_id THEN
-            RAISE EXCEPTION USING ERRCODE = 'SP500', MESSAGE = 'promo.pepper_previous is not set',
+            RAISE EXCEPTION USING ERRCODE = 'SP500', CONSTRAINT = 'pepper_previous_not_set', MESSAGE = 'promo.pepper_previous is not set',
                 DETAIL = 'campaigns hashed with another pepper exist (a rotation is under way)',
                 HINT = 'Set PROMO_SECRET_PEPPER_PREVIOUS to the pepper used before the rotation.';
         END IF;
@@ -111,7 +111,7 @@ BEGIN
     -- A code hashed under the previous pepper is the same code (one probe of the unique index).
     IF EXISTS (SELECT FROM promo.promo_codes AS c
                WHERE c.code_hash IN (v_hash, v_hash_prev)) THEN
-        RAISE EXCEPTION USING ERRCODE = 'SPDUP', MESSAGE = 'promo code already exists',
+        RAISE EXCEPTION USING ERRCODE = 'SPDUP', CONSTRAINT = 'duplicate_code', MESSAGE = 'promo code already exists',
             DETAIL = 'another campaign uses this code (codes are unique for ever, ended campaigns included)',
             HINT = 'Choose another code.';
     END IF;
@@ -125,7 +125,7 @@ BEGIN
                 v_now, v_actor, v_now)
         RETURNING promo_code_id INTO v_id;
     EXCEPTION WHEN unique_violation THEN  -- the same code created concurrently
-        RAISE EXCEPTION USING ERRCODE = 'SPDUP', MESSAGE = 'promo code already exists',
+        RAISE EXCEPTION USING ERRCODE = 'SPDUP', CONSTRAINT = 'duplicate_code', MESSAGE = 'promo code already exists',
             DETAIL = 'another campaign uses this code', HINT = 'Choose another code.';
     END;
 

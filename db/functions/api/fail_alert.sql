@@ -16,9 +16,9 @@ BEGIN
     PERFORM ops.check_timestamp(p_retry_at, 'p_retry_at');
     SELECT * INTO v_alert FROM ops.alert_outbox AS a WHERE a.alert_id = p_id FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'SP404', MESSAGE = 'alert not found', DETAIL = format('no alert %s', p_id);
+        RAISE EXCEPTION USING ERRCODE = 'SP404', CONSTRAINT = 'alert_not_found', MESSAGE = 'alert not found', DETAIL = format('no alert %s', p_id);
     ELSIF v_alert.state <> 'pending' THEN
-        RAISE EXCEPTION USING ERRCODE = 'SP409', MESSAGE = 'alert is not pending',
+        RAISE EXCEPTION USING ERRCODE = 'SP409', CONSTRAINT = 'alert_not_pending', MESSAGE = 'alert is not pending',
             DETAIL = format('alert %s is %s', p_id, v_alert.state);
     END IF;
     -- No retry time: the alert is dead (kept, never deleted, for an operator to look at).

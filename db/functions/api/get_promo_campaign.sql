@@ -55,7 +55,7 @@ BEGIN
     WHERE c.promo_code_id = p_promo_code_id
       AND NOT c.internal;  -- the code-less referral campaign is not an admin's: as if absent
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'SP404', MESSAGE = 'promo campaign not found',
+        RAISE EXCEPTION USING ERRCODE = 'SP404', CONSTRAINT = 'campaign_not_found', MESSAGE = 'promo campaign not found',
             DETAIL = format('no campaign with id %s', p_promo_code_id);
     END IF;
 END

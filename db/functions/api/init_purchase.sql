@@ -36,7 +36,7 @@ BEGIN
     SELECT * INTO v_purchase FROM billing.purchases AS p WHERE p.idempotency_key = p_idempotency_key;
     IF FOUND AND (v_purchase.user_id, v_purchase.plan_code, v_purchase.promo_redemption_id)
                  IS DISTINCT FROM (p_user_id, p_plan_code, p_promo_redemption_id) THEN
-        RAISE EXCEPTION USING ERRCODE = 'SP409', MESSAGE = 'idempotency key reused',
+        RAISE EXCEPTION USING ERRCODE = 'SP409', CONSTRAINT = 'idempotency_conflict', MESSAGE = 'idempotency key reused',
             DETAIL = format('key %s made purchase %s with other arguments', p_idempotency_key, v_purchase.purchase_id),
             HINT = 'Use a new key for a new purchase.';
     END IF;
@@ -44,10 +44,10 @@ BEGIN
     IF NOT FOUND THEN
         SELECT * INTO v_plan FROM billing.plans AS pl WHERE pl.plan_code = p_plan_code;
         IF NOT FOUND THEN
-            RAISE EXCEPTION USING ERRCODE = 'SP404', MESSAGE = 'plan not found',
+            RAISE EXCEPTION USING ERRCODE = 'SP404', CONSTRAINT = 'plan_not_found', MESSAGE = 'plan not found',
                 DETAIL = format('no plan %L', p_plan_code), HINT = 'api.list_plans() lists them.';
         ELSIF NOT v_plan.is_active THEN
-            RAISE EXCEPTION USING ERRCODE = 'SP409', MESSAGE = 'plan withdrawn',
+            RAISE EXCEPTION USING ERRCODE = 'SP409', CONSTRAINT = 'plan_withdrawn', MESSAGE = 'plan withdrawn',
                 DETAIL = format('plan %s is not on sale', p_plan_code);
         END IF;
 
@@ -57,12 +57,12 @@ BEGIN
             WHERE r.promo_redemption_id = p_promo_redemption_id
             FOR UPDATE;
             IF NOT FOUND OR v_redemption.user_id <> p_user_id THEN
-                RAISE EXCEPTION USING ERRCODE = 'SP404', MESSAGE = 'promo reservation not found',
+                RAISE EXCEPTION USING ERRCODE = 'SP404', CONSTRAINT = 'reservation_not_found', MESSAGE = 'promo reservation not found',
                     DETAIL = format('user %s holds no redemption %s', p_user_id, p_promo_redemption_id);
             END IF;
             IF v_redemption.kind <> 'PERCENT_DISCOUNT' OR v_redemption.status <> 'RESERVED'
                OR v_redemption.reserved_until <= v_now THEN
-                RAISE EXCEPTION USING ERRCODE = 'SP409', MESSAGE = 'promo reservation not usable',
+                RAISE EXCEPTION USING ERRCODE = 'SP409', CONSTRAINT = 'reservation_not_usable', MESSAGE = 'promo reservation not usable',
                     DETAIL = format('redemption %s is %s%s', p_promo_redemption_id, v_redemption.status,
                                     CASE WHEN v_redemption.status = 'RESERVED' THEN ' but its hold ran out' ELSE '' END),
                     HINT = 'Redeem the code again for a fresh reservation.';
@@ -70,7 +70,7 @@ BEGIN
             SELECT * INTO v_purchase FROM billing.purchases AS p
             WHERE p.promo_redemption_id = p_promo_redemption_id AND p.status IN ('INIT', 'PRECHECKOUT_OK');
             IF FOUND AND v_purchase.plan_code <> p_plan_code THEN
-                RAISE EXCEPTION USING ERRCODE = 'SP409', MESSAGE = 'promo reservation already backs a purchase',
+                RAISE EXCEPTION USING ERRCODE = 'SP409', CONSTRAINT = 'reservation_backs_purchase', MESSAGE = 'promo reservation already backs a purchase',
                     DETAIL = format('purchase %s of plan %s is open with it', v_purchase.purchase_id, v_purchase.plan_code),
                     HINT = 'Finish or cancel that purchase first.';
             END IF;

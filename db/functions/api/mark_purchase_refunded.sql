@@ -24,7 +24,7 @@ BEGIN
     WHERE p.telegram_payment_charge_id = p_telegram_payment_charge_id
     FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'SP404', MESSAGE = 'paid purchase not found',
+        RAISE EXCEPTION USING ERRCODE = 'SP404', CONSTRAINT = 'paid_purchase_not_found', MESSAGE = 'paid purchase not found',
             DETAIL = 'no purchase was settled by this charge id',
             HINT = 'Payments that settled nothing are in billing.payments; refund them with Telegram directly.';
     END IF;

@@ -26,7 +26,7 @@ BEGIN
     SELECT * INTO v_prior FROM billing.support_requests AS s WHERE s.idempotency_key = p_idempotency_key;
     IF FOUND THEN
         IF v_prior.user_id <> p_user_id THEN
-            RAISE EXCEPTION USING ERRCODE = 'SP409', MESSAGE = 'idempotency key reused',
+            RAISE EXCEPTION USING ERRCODE = 'SP409', CONSTRAINT = 'idempotency_conflict', MESSAGE = 'idempotency key reused',
                 DETAIL = 'the key recorded another user''s support request',
                 HINT = 'Use a new key for a new request.';
         END IF;

@@ -22,11 +22,11 @@ BEGIN
         'a refund needs a reason of 1 to 1000 characters', NULL);
     SELECT * INTO v_purchase FROM billing.purchases AS p WHERE p.purchase_id = p_purchase_id FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'SP404', MESSAGE = 'purchase not found',
+        RAISE EXCEPTION USING ERRCODE = 'SP404', CONSTRAINT = 'purchase_not_found', MESSAGE = 'purchase not found',
             DETAIL = format('no purchase %s', p_purchase_id);
     END IF;
     IF v_purchase.status NOT IN ('PAID', 'REFUNDED') THEN
-        RAISE EXCEPTION USING ERRCODE = 'SP409', MESSAGE = 'purchase is not paid',
+        RAISE EXCEPTION USING ERRCODE = 'SP409', CONSTRAINT = 'purchase_not_paid', MESSAGE = 'purchase is not paid',
             DETAIL = format('purchase %s is %s', p_purchase_id, v_purchase.status),
             HINT = 'Only a paid purchase can be refunded.';
     END IF;

@@ -27,7 +27,7 @@ BEGIN
     SELECT * INTO v_prior FROM promo.rollback_requests AS q WHERE q.idempotency_key = p_idempotency_key;
     IF FOUND THEN
         IF v_prior.purchase_id <> p_purchase_id THEN
-            RAISE EXCEPTION USING ERRCODE = 'SP409', MESSAGE = 'idempotency key reused',
+            RAISE EXCEPTION USING ERRCODE = 'SP409', CONSTRAINT = 'idempotency_conflict', MESSAGE = 'idempotency key reused',
                 DETAIL = format('key %s rolled back purchase %s', p_idempotency_key, v_prior.purchase_id);
         END IF;
         RETURN QUERY SELECT v_prior.result->>'outcome', p_purchase_id,

@@ -25,11 +25,11 @@ BEGIN
     -- before this commits is ordered before it (see docs/promo.md).
     SELECT * INTO v_campaign FROM promo.promo_codes AS c WHERE c.promo_code_id = p_promo_code_id FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'SP404', MESSAGE = 'promo campaign not found',
+        RAISE EXCEPTION USING ERRCODE = 'SP404', CONSTRAINT = 'campaign_not_found', MESSAGE = 'promo campaign not found',
             DETAIL = format('no campaign with id %s', p_promo_code_id);
     END IF;
     IF v_campaign.internal THEN
-        RAISE EXCEPTION USING ERRCODE = 'SP409', MESSAGE = 'campaign is internal',
+        RAISE EXCEPTION USING ERRCODE = 'SP409', CONSTRAINT = 'campaign_internal', MESSAGE = 'campaign is internal',
             DETAIL = format('campaign %s holds the DISCOUNT referral rewards; it has no code to pause',
                             p_promo_code_id),
             HINT = 'Referral rewards are governed by the referral settings, not by a campaign status.';
@@ -39,12 +39,12 @@ BEGIN
         RETURN;
     END IF;
     IF v_campaign.status IN ('EXPIRED', 'DEPLETED') THEN
-        RAISE EXCEPTION USING ERRCODE = 'SP409', MESSAGE = 'campaign has ended',
+        RAISE EXCEPTION USING ERRCODE = 'SP409', CONSTRAINT = 'campaign_ended', MESSAGE = 'campaign has ended',
             DETAIL = format('campaign %s is %s', p_promo_code_id, v_campaign.status),
             HINT = 'An ended campaign cannot be paused or resumed; create a new one.';
     END IF;
     IF p_status = 'ACTIVE' AND v_campaign.ends_at <= v_now THEN
-        RAISE EXCEPTION USING ERRCODE = 'SP409', MESSAGE = 'campaign is past its end',
+        RAISE EXCEPTION USING ERRCODE = 'SP409', CONSTRAINT = 'campaign_past_end', MESSAGE = 'campaign is past its end',
             DETAIL = format('campaign %s ended at %s', p_promo_code_id, v_campaign.ends_at);
     END IF;
 

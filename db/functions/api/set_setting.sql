@@ -19,7 +19,7 @@ BEGIN
     PERFORM ops.check_actor(p_actor);
     SELECT * INTO v_setting FROM ops.settings AS s WHERE s.key = p_key FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'SP404', MESSAGE = 'setting not found',
+        RAISE EXCEPTION USING ERRCODE = 'SP404', CONSTRAINT = 'setting_not_found', MESSAGE = 'setting not found',
             DETAIL = format('no setting %L', p_key), HINT = 'api.list_settings() lists them.';
     END IF;
     PERFORM ops.check_argument(p_value IS NOT NULL AND ops.is_valid_setting_value(v_setting.value_type, p_value), 'p_value',

@@ -40,7 +40,7 @@ BEGIN
     END IF;
 
     IF NOT EXISTS (SELECT FROM core.users WHERE user_id = p_user_id) THEN
-        RAISE EXCEPTION USING ERRCODE = 'SP404', MESSAGE = 'user not found',
+        RAISE EXCEPTION USING ERRCODE = 'SP404', CONSTRAINT = 'user_not_found', MESSAGE = 'user not found',
             DETAIL = format('no user with id %s', p_user_id),
             HINT = 'The user must exist (api.touch_user) before anything is booked for them.';
     END IF;
@@ -58,7 +58,7 @@ BEGIN
     END IF;
 
     IF p_premium_days < 0 AND v_before IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'SP409', MESSAGE = 'no premium to remove',
+        RAISE EXCEPTION USING ERRCODE = 'SP409', CONSTRAINT = 'no_premium_to_remove', MESSAGE = 'no premium to remove',
             DETAIL = format('user %s never had premium; cannot remove %s days', p_user_id, -p_premium_days);
     END IF;
 
@@ -69,7 +69,7 @@ BEGIN
     ON CONFLICT ON CONSTRAINT ledger_once_per_cause DO NOTHING
     RETURNING * INTO v_entry;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'SP409', MESSAGE = 'ledger entry already booked',
+        RAISE EXCEPTION USING ERRCODE = 'SP409', CONSTRAINT = 'ledger_entry_booked', MESSAGE = 'ledger entry already booked',
             DETAIL = format('%s for %s %s exists', p_kind, v_kind.ref_type, p_ref_id),
             HINT = 'Each cause is booked once per kind; replays must not reach the ledger.';
     END IF;

@@ -13,12 +13,12 @@ BEGIN
         RETURN;
     END IF;
     IF p_hint IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'SP422', MESSAGE = format('invalid argument %s', p_argument),
+        RAISE EXCEPTION USING ERRCODE = 'SP422', CONSTRAINT = 'invalid_argument', MESSAGE = format('invalid argument %s', p_argument),
             DETAIL = p_detail;
     END IF;
-    RAISE EXCEPTION USING ERRCODE = 'SP422', MESSAGE = format('invalid argument %s', p_argument),
+    RAISE EXCEPTION USING ERRCODE = 'SP422', CONSTRAINT = 'invalid_argument', MESSAGE = format('invalid argument %s', p_argument),
         DETAIL = p_detail, HINT = p_hint;
 END
 $$;
 COMMENT ON FUNCTION ops.check_argument(boolean, text, text, text) IS
-    'Raises SP422 "invalid argument <name>" with DETAIL and HINT unless p_ok is true.';
+    'Raises SP422 "invalid argument <name>" (reason invalid_argument, in the CONSTRAINT field) with DETAIL and HINT unless p_ok is true.';

@@ -9,6 +9,7 @@ BEGIN
     IF NOT FOUND OR v_setting.value_type <> p_value_type THEN
         RAISE EXCEPTION USING
             ERRCODE = 'SP500',
+            CONSTRAINT = 'setting_misconfigured',
             MESSAGE = format('setting %s is not configured as %s', p_key, p_value_type),
             DETAIL  = format('found type %s', coalesce(v_setting.value_type, 'none')),
             HINT    = 'Run `starpass db migrate`; settings are seeded by migrations.';

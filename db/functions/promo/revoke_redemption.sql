@@ -14,7 +14,7 @@ DECLARE
 BEGIN
     SELECT * INTO v_purchase FROM billing.purchases AS p WHERE p.purchase_id = p_purchase_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'SP404', MESSAGE = 'purchase not found',
+        RAISE EXCEPTION USING ERRCODE = 'SP404', CONSTRAINT = 'purchase_not_found', MESSAGE = 'purchase not found',
             DETAIL = format('no purchase %s', p_purchase_id);
     END IF;
     -- Lock order: redemption, then purchase.
@@ -25,7 +25,7 @@ BEGIN
     END IF;
     SELECT * INTO v_purchase FROM billing.purchases AS p WHERE p.purchase_id = p_purchase_id FOR UPDATE;
     IF v_purchase.status <> 'REFUNDED' THEN
-        RAISE EXCEPTION USING ERRCODE = 'SP409', MESSAGE = 'purchase is not refunded',
+        RAISE EXCEPTION USING ERRCODE = 'SP409', CONSTRAINT = 'purchase_not_refunded', MESSAGE = 'purchase is not refunded',
             DETAIL = format('purchase %s is %s', p_purchase_id, v_purchase.status),
             HINT = 'Only a refunded purchase''s promo redemption is rolled back.';
     END IF;
