@@ -11,6 +11,7 @@ from babel.messages.pofile import read_po
 
 from app.bot.texts import LOCALES
 from tests.conftest import Conn
+from tests.test_vocabulary import domain_values
 
 CODE = Path(__file__).resolve().parent.parent / "app" / "bot"
 OUTCOMES = {
@@ -43,23 +44,12 @@ def _catalog(language: str) -> dict[str, str]:
         return {str(m.id): str(m.string) for m in read_po(handle) if m.id}
 
 
-def _outcomes(conn: Conn, table: str) -> list[str]:
-    """From the table's CHECK on `outcome`: the vocabulary as the database enforces it."""
-    row = conn.execute(
-        "SELECT pg_get_constraintdef(c.oid) AS def FROM pg_constraint c"
-        " WHERE c.conrelid = %s::regclass AND c.contype = 'c'"
-        " AND pg_get_constraintdef(c.oid) LIKE 'CHECK ((outcome = ANY%%'",
-        (table,),
-    ).fetchone()
-    assert row is not None
-    return re.findall(r"'([A-Z_]+)'", str(row["def"]))
-
-
 @pytest.mark.parametrize("language", ["de", "en"])
 def test_every_outcome_has_a_text(language: str, admin_conn: Conn) -> None:
     catalog = _catalog(language)
-    wanted = [f"redeem.{o}" for o in _outcomes(admin_conn, "promo.promo_attempts")]
-    wanted += [f"payment.{o}" for o in _outcomes(admin_conn, "billing.payments")]
+    # The vocabularies the database enforces, from their domains (migration 0019).
+    wanted = [f"redeem.{o}" for o in domain_values(admin_conn, "promo.redeem_outcome")]
+    wanted += [f"payment.{o}" for o in domain_values(admin_conn, "billing.payment_outcome")]
     wanted += [f"{family}.{o}" for family, outcomes in OUTCOMES.items() for o in outcomes]
     missing = [key for key in wanted if not catalog.get(key) or catalog[key] == key]
     assert missing == []

@@ -168,7 +168,10 @@ BAD_INTEGERS = [
 async def test_query_integers_are_ascii_digits_only(client: Client, raw: str) -> None:
     response = await client.get(f"/internal/promo/campaigns?limit={raw}", headers=auth(ADMIN))
     assert response.status == 422, await response.text()
-    assert (await response.json())["code"] == "invalid_query"
+    # 0 is an integer: the page size is the function's to refuse.
+    assert (await response.json())["code"] == (
+        "invalid_argument" if raw == "0" else "invalid_query"
+    )
 
 
 @pytest.mark.parametrize("raw", [r for r in BAD_INTEGERS if r])
@@ -273,3 +276,43 @@ async def test_duplicate_json_keys_are_refused(
     assert problem["code"] == "duplicate_key"
     assert [e["message"] for e in problem["errors"]] == ["duplicate key"]
     assert _stored(admin_conn) == before
+
+
+# Issue 15, "Allowed values once": the list and throttle views no longer check again what the
+# database refuses; its refusal (SP422, its message and detail) is the answer.
+@pytest.mark.parametrize(
+    ("query", "detail"),
+    [
+        ("status=GONE", "invalid argument p_status: 'GONE' is not a promo.campaign_status"),
+        ("status=ACTIVE&status=paused", "invalid argument p_status: 'paused' is not a"),
+        ("kind=STARS", "invalid argument p_kind: 'STARS' is not a promo.campaign_kind"),
+        ("q=", "invalid argument p_q: a search is 1 to 100 characters"),
+        ("q=" + "x" * 101, "invalid argument p_q: a search is 1 to 100 characters"),
+        ("limit=201", "invalid argument p_limit: a page is 1 to 200 campaigns"),
+    ],
+)
+async def test_list_refusals_are_the_databases(client: Client, query: str, detail: str) -> None:
+    response = await client.get(f"/internal/promo/campaigns?{query}", headers=auth(ADMIN))
+    assert response.status == 422, await response.text()
+    body = await response.json()
+    assert body["code"] == "invalid_argument"
+    assert body["detail"].startswith(detail), body
+
+
+@pytest.mark.parametrize("reason", [None, "", "%20%20", "r" * 1001])
+async def test_throttle_reset_reason_is_the_databases(client: Client, reason: str | None) -> None:
+    query = "" if reason is None else f"?reason={reason}"
+    response = await client.delete(f"/internal/promo/users/1/throttle{query}", headers=auth(ADMIN))
+    assert response.status == 422, await response.text()
+    body = await response.json()
+    assert body["code"] == "invalid_argument"
+    assert body["detail"].startswith("invalid argument p_reason"), body
+
+
+async def test_throttle_reset_reason_is_trimmed_as_the_database_trims(client: Client) -> None:
+    """1000 characters between blanks is a reason (btrim), as for every other reason."""
+    response = await client.delete(
+        "/internal/promo/users/1/throttle?reason=%20" + "r" * 1000 + "%20", headers=auth(ADMIN)
+    )
+    assert response.status == 200, await response.text()
+    assert (await response.json())["changed"] is False

@@ -19,7 +19,7 @@ from app.cli.main import main
 from app.config import PROJECT_ROOT, Settings, get_settings
 from app.db.pepper import check_at_start
 from app.libpq import libpq_option
-from tests.conftest import ClientForSettings, leaks, run_starpass, service_settings
+from tests.conftest import ClientForSettings, _free_port, leaks, run_starpass, service_settings
 from tests.harness import ScratchDatabase, create_database, drop_database
 
 PEPPER_A = "Vx8q2Lm9Zt4Rk7Wp3Nc6Hb1Jd5Ag0SeYa7"
@@ -152,6 +152,8 @@ def test_serve_starts_while_the_database_is_unreachable(
         closed_port = s.getsockname()[1]  # nothing listens once the socket is closed
     monkeypatch.setenv("DATABASE_URL", f"postgresql://nobody@127.0.0.1:{closed_port}/none")
     monkeypatch.setenv("PROMO_SECRET_PEPPER", PEPPER_B)
+    # No bot token: serve also starts the Bot API sandbox; on a free port, not the default.
+    monkeypatch.setenv("STARPASS_SANDBOX_PORT", str(_free_port()))
     started: list[web.Application] = []
 
     async def serve(app: web.Application, *args: object) -> None:

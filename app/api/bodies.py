@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
 from pydantic import (
@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from app.api.problems import problem
+from app.vocabulary import CampaignKind, SettableStatus
 
 M = TypeVar("M", bound=BaseModel)
 BIGINT_MAX = 2**63 - 1
@@ -62,7 +63,7 @@ class RedeemBody(Body):
 
 class CreateCampaignBody(Body):
     code: Annotated[str, Field(min_length=1, max_length=256)]
-    kind: Literal["PREMIUM_GRANT", "PERCENT_DISCOUNT"]
+    kind: CampaignKind
     campaign: Annotated[str, Field(min_length=1, max_length=100)]
     grant_days: Annotated[int, Field(ge=1, le=3660)] | None = None
     discount_percent: Annotated[int, Field(ge=1, le=99)] | None = None
@@ -74,7 +75,7 @@ class CreateCampaignBody(Body):
 
 
 class StatusBody(Body):
-    status: Literal["ACTIVE", "PAUSED"]
+    status: SettableStatus
     reason: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 
 

@@ -4,25 +4,13 @@ validate responses with, so the spec cannot drift from the implementation."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api import bodies
-
-Outcome = Literal[
-    "APPLIED",
-    "RESERVED",
-    "NOT_FOUND",
-    "NOT_STARTED",
-    "EXPIRED",
-    "PAUSED",
-    "DEPLETED",
-    "ALREADY_REDEEMED",
-    "THROTTLED",
-    "INVALID_CODE",
-]
+from app.vocabulary import CampaignKind, CampaignStatus, RedeemOutcome
 
 
 class Response(BaseModel):
@@ -30,10 +18,10 @@ class Response(BaseModel):
 
 
 class RedeemResult(Response):
-    outcome: Outcome
+    outcome: RedeemOutcome
     promo_redemption_id: int | None
     promo_code_id: int | None
-    kind: Literal["PREMIUM_GRANT", "PERCENT_DISCOUNT"] | None
+    kind: CampaignKind | None
     grant_days: int | None
     discount_percent: int | None
     reserved_until: datetime | None
@@ -45,7 +33,7 @@ class RedeemResult(Response):
 class CampaignSummary(Response):
     promo_code_id: int
     campaign: str
-    kind: Literal["PREMIUM_GRANT", "PERCENT_DISCOUNT"]
+    kind: CampaignKind
     grant_days: int | None
     discount_percent: int | None
     max_uses: int | None
@@ -53,14 +41,14 @@ class CampaignSummary(Response):
     starts_at: datetime
     ends_at: datetime | None
     prefix: str | None
-    status: Literal["ACTIVE", "PAUSED", "EXPIRED", "DEPLETED"]
+    status: CampaignStatus
     paused_reason: str | None
     created_at: datetime
     created_by: str
 
 
 class Campaign(CampaignSummary):
-    effective_status: Literal["ACTIVE", "PAUSED", "EXPIRED", "DEPLETED"]
+    effective_status: CampaignStatus
     used_total: int
     applied: int
     live_reservations: int
@@ -248,14 +236,14 @@ def build() -> dict[str, Any]:
                             "explode": True,
                             "schema": {
                                 "type": "array",
-                                "items": {"enum": ["ACTIVE", "PAUSED", "EXPIRED", "DEPLETED"]},
+                                "items": {"enum": list(get_args(CampaignStatus))},
                             },
                         },
                         {
                             "name": "kind",
                             "in": "query",
                             "required": False,
-                            "schema": {"enum": ["PREMIUM_GRANT", "PERCENT_DISCOUNT"]},
+                            "schema": {"enum": list(get_args(CampaignKind))},
                         },
                         {
                             "name": "q",

@@ -25,4 +25,4 @@ class TermsAccepted(CallbackData, prefix="terms"):
 
 class RewardChosen(CallbackData, prefix="reward"):
     reward: int
-    choice: str  # PREMIUM_DAYS or DISCOUNT
+    choice: str  # a RewardChoice (app/vocabulary.py); the database refuses others

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, get_args
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from app.bot.callbacks import DELETE_CONFIRM, PROMO_OPEN, PlanChosen, RewardChosen, TermsAccepted
 from app.bot.texts import text
+from app.vocabulary import RewardChoice
 
 
 def plans(rows: Iterable[dict[str, Any]], *, promo_button: bool = True) -> InlineKeyboardMarkup:
@@ -53,7 +54,7 @@ def accept_terms(version: str, plan: str, redemption_id: int) -> InlineKeyboardM
 
 def reward_choice(reward_id: int) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    for choice in ("PREMIUM_DAYS", "DISCOUNT"):
+    for choice in get_args(RewardChoice):
         builder.button(
             text=text(f"button.reward_{choice}"),
             callback_data=RewardChosen(reward=reward_id, choice=choice),

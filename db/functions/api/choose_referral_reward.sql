@@ -22,8 +22,7 @@ DECLARE
     v_until     timestamptz;
 BEGIN
     PERFORM core.check_user_id(p_user_id);
-    PERFORM ops.check_argument(p_choice IN ('PREMIUM_DAYS', 'DISCOUNT'), 'p_choice',
-        format('unknown choice %L', p_choice), 'Choose PREMIUM_DAYS or DISCOUNT.');
+    PERFORM ops.check_value(p_choice, 'referral.reward_choice', 'p_choice');
     -- The first choice wins: a double tap or a replayed callback waits here, then replays.
     SELECT * INTO v_reward FROM referral.rewards AS rw WHERE rw.referral_reward_id = p_reward_id FOR UPDATE;
     IF NOT FOUND THEN

@@ -37,10 +37,7 @@ BEGIN
         PERFORM ops.check_argument(false, 'p_code',
             'a code needs at least 4 letters or digits', 'Short codes are guessed; use 8 or more.');
     END IF;
-    IF (p_kind IN ('PREMIUM_GRANT', 'PERCENT_DISCOUNT')) IS NOT TRUE THEN
-        PERFORM ops.check_argument(false, 'p_kind',
-            format('unknown kind %L', p_kind), 'Use PREMIUM_GRANT or PERCENT_DISCOUNT.');
-    END IF;
+    PERFORM ops.check_value(p_kind, 'promo.campaign_kind', 'p_kind');
     IF (char_length(btrim(p_campaign)) BETWEEN 1 AND 100) IS NOT TRUE THEN
         PERFORM ops.check_argument(false, 'p_campaign',
             'the campaign name is 1 to 100 characters', NULL);

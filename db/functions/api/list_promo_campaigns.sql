@@ -26,10 +26,12 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM ops.check_argument(p_limit BETWEEN 1 AND 200, 'p_limit', 'a page is 1 to 200 campaigns', NULL);
-    PERFORM ops.check_argument(p_status IS NULL OR p_status <@ ARRAY['ACTIVE', 'PAUSED', 'EXPIRED', 'DEPLETED'],
-        'p_status', 'statuses are ACTIVE, PAUSED, EXPIRED, DEPLETED', NULL);
-    PERFORM ops.check_argument(p_kind IS NULL OR p_kind IN ('PREMIUM_GRANT', 'PERCENT_DISCOUNT'), 'p_kind',
-        format('unknown kind %L', p_kind), NULL);
+    IF p_status IS NOT NULL THEN
+        PERFORM ops.check_value(p_status, 'promo.campaign_status', 'p_status');
+    END IF;
+    IF p_kind IS NOT NULL THEN
+        PERFORM ops.check_value(p_kind, 'promo.campaign_kind', 'p_kind');
+    END IF;
     PERFORM ops.check_argument(p_q IS NULL OR char_length(p_q) BETWEEN 1 AND 100, 'p_q',
         'a search is 1 to 100 characters', NULL);
     -- Newest first, keyset-paged by id: rows created while a client pages appear before its

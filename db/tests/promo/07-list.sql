@@ -1,6 +1,6 @@
 -- api.list_promo_campaigns: filters, keyset pages that stay correct while rows are added.
 BEGIN;
-SELECT plan(10);
+SELECT plan(14);
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-11-01 00:00:00+00';
 CREATE TEMP TABLE c (n int, id bigint);
@@ -34,5 +34,14 @@ SELECT throws_ok($$ SELECT * FROM api.list_promo_campaigns(p_limit => 201) $$, '
                  'at most 200 per page');
 SELECT throws_ok($$ SELECT * FROM api.list_promo_campaigns(p_status => ARRAY['GONE']) $$, 'SP422',
                  'invalid argument p_status', 'an unknown status is refused');
+-- What the HTTP layer used to check again before calling: the function refuses it itself.
+SELECT throws_ok($$ SELECT * FROM api.list_promo_campaigns(p_limit => 0) $$, 'SP422', 'invalid argument p_limit',
+                 'at least 1 per page');
+SELECT throws_ok($$ SELECT * FROM api.list_promo_campaigns(p_kind => 'STARS') $$, 'SP422',
+                 'invalid argument p_kind', 'an unknown kind is refused');
+SELECT throws_ok($$ SELECT * FROM api.list_promo_campaigns(p_q => '') $$, 'SP422',
+                 'invalid argument p_q', 'an empty search is refused');
+SELECT throws_ok($$ SELECT * FROM api.list_promo_campaigns(p_q => repeat('é', 101)) $$, 'SP422',
+                 'invalid argument p_q', 'a search is at most 100 characters');
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,0 +1,33 @@
+"""The allowed values the Python side names, each the mirror of a domain in the database
+(migration 0019): tests/test_vocabulary.py fails when one differs from its domain's CHECK, so
+a value added in SQL is added here too."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+# promo.campaign_kind
+CampaignKind = Literal["PREMIUM_GRANT", "PERCENT_DISCOUNT"]
+# promo.campaign_status
+CampaignStatus = Literal["ACTIVE", "PAUSED", "EXPIRED", "DEPLETED"]
+# The statuses an operator sets (api.set_promo_campaign_status); the others follow from time
+# and capacity.
+SettableStatus = Literal["ACTIVE", "PAUSED"]
+# promo.redeem_outcome, but IDEMPOTENCY_CONFLICT: the outcomes a redemption answers with a
+# result (the HTTP API answers a key conflict as a 409 problem).
+RedeemOutcome = Literal[
+    "APPLIED",
+    "RESERVED",
+    "NOT_FOUND",
+    "NOT_STARTED",
+    "EXPIRED",
+    "PAUSED",
+    "DEPLETED",
+    "ALREADY_REDEEMED",
+    "THROTTLED",
+    "INVALID_CODE",
+]
+# promo.redeem_outcome
+AttemptOutcome = Literal[RedeemOutcome, "IDEMPOTENCY_CONFLICT"]
+# referral.reward_choice
+RewardChoice = Literal["PREMIUM_DAYS", "DISCOUNT"]
