@@ -3,7 +3,8 @@ RETURNS integer
 LANGUAGE plpgsql IMMUTABLE
 AS $$
 BEGIN
-    RAISE EXCEPTION USING ERRCODE = 'SP500', MESSAGE = format('unknown lock class %L', p_name),
+    RAISE EXCEPTION USING ERRCODE = 'SP500', CONSTRAINT = 'unknown_lock_class',
+        MESSAGE = format('unknown lock class %L', p_name),
         DETAIL = 'advisory lock classes are listed in ops.lock_class and docs/architecture.md',
         HINT = 'Add the class to ops.lock_class, with its place in the lock order.';
 END
