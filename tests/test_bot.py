@@ -108,6 +108,13 @@ async def _buy(chat: Chat, user: int, data: str) -> list[dict[str, Any]]:
     return calls + await chat.pay(user)
 
 
+async def _buy_first_plan(chat: Chat, user: int) -> list[dict[str, Any]]:
+    """/start, then buy the first plan of the welcome message at its full price."""
+    welcome = _sent(await chat.send(user, "/start"))[0]
+    plan = next(b for b in _buttons(welcome) if b["callback_data"].startswith("plan:"))
+    return await _buy(chat, user, plan["callback_data"])
+
+
 async def test_promo_discount_from_code_to_paid_premium(
     chat: Chat, staff_conn: Conn, admin_conn: Conn
 ) -> None:
@@ -259,9 +266,7 @@ async def test_precheckout_refuses_a_wrong_amount_in_german(chat: Chat) -> None:
 
 async def test_refund_through_the_internal_api_is_idempotent(chat: Chat, admin_conn: Conn) -> None:
     user = _user()
-    welcome = _sent(await chat.send(user, "/start"))[0]
-    plan = next(b for b in _buttons(welcome) if b["callback_data"].startswith("plan:"))
-    await _buy(chat, user, plan["callback_data"])
+    await _buy_first_plan(chat, user)
     purchase = admin_conn.execute(
         "SELECT purchase_id FROM billing.purchases WHERE user_id = %s AND status = 'PAID'", (user,)
     ).fetchone()
@@ -315,9 +320,7 @@ async def test_reconcile_records_a_refund_made_in_telegram_and_alerts_unknown_ch
     from app.db.pool import create_pool
 
     user = _user()
-    welcome = _sent(await chat.send(user, "/start"))[0]
-    plan = next(b for b in _buttons(welcome) if b["callback_data"].startswith("plan:"))
-    await _buy(chat, user, plan["callback_data"])
+    await _buy_first_plan(chat, user)
     charge = chat.sandbox.transactions[-1]["id"]
     chat.sandbox.refunded.add(charge)  # refunded in Telegram's app; no update reached us
     chat.sandbox.transactions.append(
@@ -408,9 +411,7 @@ async def test_a_payment_handled_again_after_a_lost_claim_credits_once(
 ) -> None:
     """Below the update dedup: the handlers themselves are idempotent (RETRY path)."""
     user = _user()
-    welcome = _sent(await chat.send(user, "/start"))[0]
-    plan = next(b for b in _buttons(welcome) if b["callback_data"].startswith("plan:"))
-    await _buy(chat, user, plan["callback_data"])
+    await _buy_first_plan(chat, user)
     payment = next(
         u for u in chat.sandbox.delivered if "successful_payment" in u.get("message", {})
     )
@@ -444,9 +445,7 @@ async def test_tampered_callback_data_is_answered_not_retried(chat: Chat) -> Non
 
 async def test_a_refund_telegram_already_made_counts_as_done(chat: Chat, admin_conn: Conn) -> None:
     user = _user()
-    welcome = _sent(await chat.send(user, "/start"))[0]
-    plan = next(b for b in _buttons(welcome) if b["callback_data"].startswith("plan:"))
-    await _buy(chat, user, plan["callback_data"])
+    await _buy_first_plan(chat, user)
     chat.sandbox.refunded.add(chat.sandbox.transactions[-1]["id"])  # refunded in Telegram's app
     purchase = admin_conn.execute(
         "SELECT purchase_id FROM billing.purchases WHERE user_id = %s AND status = 'PAID'", (user,)
@@ -462,3 +461,31 @@ async def test_a_refund_telegram_already_made_counts_as_done(chat: Chat, admin_c
     ):
         body = await response.json()
     assert response.status == 200 and body["outcome"] == "REFUNDED", body
+
+
+async def test_telegram_refusing_a_refund_is_a_problem_and_changes_nothing(
+    chat: Chat, admin_conn: Conn
+) -> None:
+    user = _user()
+    await _buy_first_plan(chat, user)
+    purchase = admin_conn.execute(
+        "SELECT purchase_id FROM billing.purchases WHERE user_id = %s AND status = 'PAID'", (user,)
+    ).fetchone()
+    assert purchase is not None
+    url = f"{chat.service_url}/internal/purchases/{purchase['purchase_id']}/refund"
+    headers = {"Authorization": f"Bearer {REFUNDER}"}
+    failures = [
+        (Failure(400, "Bad Request: CHARGE_NOT_FOUND", None, 1), 502, "telegram_refused"),
+        (Failure(429, "Too Many Requests: retry after 1", 1, 5), 503, "telegram_rate_limited"),
+    ]
+    async with aiohttp.ClientSession() as session:
+        for failure, status, code in failures:
+            chat.sandbox.failures["refundStarPayment"] = failure
+            async with session.post(url, json={"reason": "ticket 7"}, headers=headers) as r:
+                body = await r.json()
+                assert (r.status, body["code"]) == (status, code), body
+                assert r.content_type == "application/problem+json"
+    still = admin_conn.execute(
+        "SELECT status FROM billing.purchases WHERE purchase_id = %s", (purchase["purchase_id"],)
+    ).fetchone()
+    assert still == {"status": "PAID"}, "nothing is recorded as refunded that Telegram refused"
