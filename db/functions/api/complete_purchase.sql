@@ -101,8 +101,6 @@ BEGIN
         IF v_redemption.status = 'RESERVED' THEN
             UPDATE promo.promo_redemptions AS r SET status = 'CONSUMED', consumed_at = v_now
             WHERE r.promo_redemption_id = v_redemption.promo_redemption_id;
-            UPDATE promo.capacity_slots AS s SET held = s.held - 1, used = s.used + 1
-            WHERE s.promo_code_id = v_redemption.promo_code_id AND s.slot_no = v_redemption.slot_no;
         ELSIF v_redemption.promo_redemption_id IS NOT NULL THEN
             PERFORM ops.raise_alert('payments.reservation_lost', 'warning',
                 format('purchase %s was paid at its discounted price after reservation %s became %s',
