@@ -103,6 +103,10 @@ def create_database(
     name = f"{prefix}_{secrets.token_hex(4)}"
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        # Tests pin and shift time through ops.clock, which only such a database reads.
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} SET starpass.test_clock = on").format(sql.Identifier(name))
+        )
     admin_url = with_database(server_url, name)
     migrate(admin_url)
     if pgtap:

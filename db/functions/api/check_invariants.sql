@@ -35,7 +35,7 @@ AS $$
            format('ledger %s: %s with %s Stars and %s days', c.ledger_id, c.kind,
                   c.stars_delta, c.premium_days_delta)
     FROM chain AS c
-    LEFT JOIN billing.ledger_kinds AS k USING (kind, ref_type)
+    LEFT JOIN billing.ledger_kinds() AS k USING (kind, ref_type)
     WHERE k.kind IS NULL
        OR sign(c.stars_delta) NOT IN (0, coalesce(k.stars_sign, sign(c.stars_delta)))
        OR sign(c.premium_days_delta) NOT IN (0, coalesce(k.days_sign, sign(c.premium_days_delta)))

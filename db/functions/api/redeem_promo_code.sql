@@ -8,24 +8,26 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_now           timestamptz := ops.now();
-    v_pepper        bytea := promo.pepper();
-    v_pepper_prev   bytea := promo.pepper(p_previous => true);
-    v_code          text := promo.normalize_code_or_null(p_code);
+    v_now            timestamptz := ops.now();
+    v_pepper         bytea := promo.pepper();
+    v_pepper_prev    bytea := promo.pepper(p_previous => true);
+    v_code           text := promo.normalize_code_or_null(p_code);
     -- Identifies the request for replays without keeping the code: the code's own hash, or a
     -- hash of the raw input (marked, so it can never equal a code's) when it did not normalize.
-    v_request       text := coalesce(v_code, 'invalid:' || left(coalesce(p_code, ''), 256));
-    v_request_hash  bytea := promo.hmac(v_request, v_pepper);
-    v_prior         promo.promo_attempts;
-    v_campaign      promo.promo_codes;
-    v_result        api.redeem_result;
-    v_taken         bigint;
-    v_live_id       bigint;
-    v_live_until    timestamptz;
-    v_slot_no       smallint;
-    v_blocked       timestamptz;
+    v_request        text := coalesce(v_code, 'invalid:' || left(coalesce(p_code, ''), 256));
+    v_request_hash   bytea := promo.hmac(v_request, v_pepper);
+    v_prior          promo.promo_attempts;
+    v_campaign       promo.promo_codes;
+    v_result         api.redeem_result;
+    v_user_known     boolean;
+    v_blocked        timestamptz;
+    v_taken          bigint;
+    v_live_id        bigint;
+    v_live_until     timestamptz;
+    v_slot_no        smallint;
+    v_attributed_to  bigint;
 BEGIN
-    -- Plain IFs: on this hot path a PERFORM costs a full SPI query even when the check passes.
+    -- Plain IFs: on this hot path a PERFORM costs a query even when the check passes.
     IF NOT core.is_user_id(p_user_id) THEN
         PERFORM core.check_user_id(p_user_id);
     END IF;
@@ -39,114 +41,108 @@ BEGIN
     END IF;
     v_result.replayed := false;
 
-    -- Replay: the first answer to a key is binding. Same-key requests queue on this lock.
-    PERFORM pg_catalog.pg_advisory_xact_lock(ops.lock_class('promo.redeem_key'), pg_catalog.hashtext(p_idempotency_key));
-    SELECT * INTO v_prior FROM promo.promo_attempts AS a
-    WHERE a.idempotency_key = p_idempotency_key AND a.binding;
-    IF FOUND THEN
-        IF v_prior.user_id = p_user_id
-           AND v_prior.request_hash IN (v_request_hash, promo.hmac(v_request, v_pepper_prev)) THEN
-            v_result := jsonb_populate_record(NULL::api.redeem_result, v_prior.result);
-            v_result.replayed := true;
-            RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now);
+    -- Decide: each check either settles the outcome (EXIT decide) or passes to the next, in
+    -- the documented order. Nothing is written here except the capacity slot's row lock.
+    <<decide>>
+    BEGIN
+        -- The first answer to a key is binding. Same-key requests queue on this lock.
+        PERFORM pg_catalog.pg_advisory_xact_lock(ops.lock_class('promo.redeem_key'),
+                                                 pg_catalog.hashtext(p_idempotency_key));
+        SELECT * INTO v_prior FROM promo.promo_attempts AS a
+        WHERE a.idempotency_key = p_idempotency_key AND a.binding;
+        IF FOUND THEN
+            IF v_prior.user_id = p_user_id
+               AND v_prior.request_hash IN (v_request_hash, promo.hmac(v_request, v_pepper_prev)) THEN
+                v_result := jsonb_populate_record(NULL::api.redeem_result, v_prior.result);
+                v_result.replayed := true;
+            ELSE
+                v_result.outcome := 'IDEMPOTENCY_CONFLICT';
+            END IF;
+            EXIT decide;
         END IF;
-        -- Counted like any refusal, unless the user is blocked (record_attempt decides).
-        v_result.outcome := 'IDEMPOTENCY_CONFLICT';
-        RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now);
-    END IF;
 
-    -- Throttle: a blocked user learns nothing about the code, and the attempt is not counted.
-    PERFORM pg_catalog.pg_advisory_xact_lock(p_user_id);  -- promo.lock_user, inlined: hot path
-    SELECT t.blocked_until INTO v_blocked FROM promo.user_throttle AS t WHERE t.user_id = p_user_id;
-    IF v_blocked > v_now THEN
-        v_result.outcome := 'THROTTLED';
-        v_result.blocked_until := v_blocked;
-        RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now);
-    END IF;
-    PERFORM core.ensure_user(p_user_id);
+        -- Throttle, under the user's lock: a blocked user learns nothing about the code. One
+        -- read of the user's row says both that it exists and whether the throttle blocks.
+        PERFORM pg_catalog.pg_advisory_xact_lock(p_user_id);  -- promo.lock_user
+        SELECT u.promo_blocked_until INTO v_blocked FROM core.users AS u WHERE u.user_id = p_user_id;
+        v_user_known := FOUND;
+        IF v_blocked > v_now THEN
+            v_result.outcome := 'THROTTLED';
+            v_result.blocked_until := v_blocked;
+            EXIT decide;
+        END IF;
+        IF NOT v_user_known THEN
+            PERFORM core.ensure_user(p_user_id);
+        END IF;
 
-    IF v_code IS NULL THEN
-        v_result.outcome := 'INVALID_CODE';
-        RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now);
-    END IF;
+        IF v_code IS NULL THEN
+            v_result.outcome := 'INVALID_CODE';
+            EXIT decide;
+        END IF;
+        SELECT * INTO v_campaign FROM promo.promo_codes AS c WHERE c.code_hash = v_request_hash;
+        IF NOT FOUND AND v_pepper_prev IS NOT NULL THEN
+            -- During a pepper rotation a code may still carry the previous pepper's hash:
+            -- re-hash it now, so the rotation can end.
+            UPDATE promo.promo_codes AS c SET code_hash = v_request_hash, pepper_id = promo.pepper_id(v_pepper)
+            WHERE c.code_hash = promo.hmac(v_code, v_pepper_prev)
+            RETURNING * INTO v_campaign;
+            IF NOT FOUND THEN  -- a concurrent redemption re-hashed it first
+                SELECT * INTO v_campaign FROM promo.promo_codes AS c WHERE c.code_hash = v_request_hash;
+            END IF;
+        END IF;
+        IF v_campaign.promo_code_id IS NULL THEN
+            v_result.outcome := 'NOT_FOUND';
+            v_attributed_to := promo.campaign_by_prefix(v_code);
+            EXIT decide;
+        END IF;
+        v_result.promo_code_id := v_campaign.promo_code_id;
+        v_result.kind := v_campaign.kind;
+        v_result.grant_days := v_campaign.grant_days;
+        v_result.discount_percent := v_campaign.discount_percent;
+        v_result.outcome := promo.campaign_refusal(v_campaign, v_now);
+        EXIT decide WHEN v_result.outcome IS NOT NULL;
 
-    -- During a pepper rotation a code may still carry the previous pepper's hash.
-    SELECT * INTO v_campaign FROM promo.promo_codes AS c
-    WHERE c.code_hash IN (v_request_hash, promo.hmac(v_code, v_pepper_prev))
-    ORDER BY c.code_hash = v_request_hash DESC
-    LIMIT 1;
-    IF NOT FOUND THEN
-        v_result.outcome := 'NOT_FOUND';
-        RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now,
-                                    promo.campaign_by_prefix(v_code));
-    END IF;
-    IF v_campaign.code_hash <> v_request_hash THEN
-        -- Found under the previous pepper: re-hash it now, so the rotation can end.
-        UPDATE promo.promo_codes AS c SET code_hash = v_request_hash, pepper_id = promo.pepper_id(v_pepper)
-        WHERE c.promo_code_id = v_campaign.promo_code_id AND c.code_hash = v_campaign.code_hash;
-    END IF;
-    v_result.promo_code_id := v_campaign.promo_code_id;
-    v_result.kind := v_campaign.kind;
-    v_result.grant_days := v_campaign.grant_days;
-    v_result.discount_percent := v_campaign.discount_percent;
+        -- Per user (serialized by the user lock): a live reservation is handed back; expired
+        -- reservations do not count, revoked redemptions do.
+        SELECT count(*) FILTER (WHERE r.status IN ('APPLIED', 'CONSUMED', 'REVOKED')
+                                      OR (r.status = 'RESERVED' AND r.reserved_until > v_now)),
+               (array_agg(r.promo_redemption_id ORDER BY r.reserved_until DESC)
+                    FILTER (WHERE r.status = 'RESERVED' AND r.reserved_until > v_now))[1],
+               max(r.reserved_until) FILTER (WHERE r.status = 'RESERVED' AND r.reserved_until > v_now)
+        INTO v_taken, v_live_id, v_live_until
+        FROM promo.promo_redemptions AS r
+        WHERE r.promo_code_id = v_campaign.promo_code_id AND r.user_id = p_user_id;
+        IF v_live_id IS NOT NULL THEN
+            v_result.outcome := 'RESERVED';
+            v_result.promo_redemption_id := v_live_id;
+            v_result.reserved_until := v_live_until;
+            EXIT decide;
+        END IF;
+        IF v_taken >= v_campaign.per_user_limit THEN
+            -- DEPLETED comes first, even before the rollover job marks the campaign (committed
+            -- state, no locks: this answer takes nothing).
+            v_result.outcome := CASE WHEN promo.has_capacity(v_campaign.promo_code_id, v_now)
+                                     THEN 'ALREADY_REDEEMED' ELSE 'DEPLETED' END;
+            EXIT decide;
+        END IF;
 
-    v_result.outcome := promo.campaign_refusal(v_campaign, v_now);
-    IF v_result.outcome IS NOT NULL THEN
-        RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now);
-    END IF;
+        v_slot_no := promo.take_capacity(v_campaign.promo_code_id, v_now);
+        IF v_slot_no IS NULL THEN
+            v_result.outcome := 'DEPLETED';
+            EXIT decide;
+        END IF;
+        -- Re-read the status once the slot is held: a pause that committed while this call
+        -- waited for capacity is seen here (status changes write the campaign row only).
+        SELECT * INTO v_campaign FROM promo.promo_codes AS c WHERE c.promo_code_id = v_campaign.promo_code_id;
+        v_result.outcome := promo.campaign_refusal(v_campaign, v_now);
+    END decide;
 
-    -- Per user (serialized by the user lock): a live reservation is handed back; expired
-    -- reservations do not count, revoked redemptions do.
-    SELECT count(*) FILTER (WHERE r.status IN ('APPLIED', 'CONSUMED', 'REVOKED')
-                                  OR (r.status = 'RESERVED' AND r.reserved_until > v_now)),
-           (array_agg(r.promo_redemption_id ORDER BY r.reserved_until DESC)
-                FILTER (WHERE r.status = 'RESERVED' AND r.reserved_until > v_now))[1],
-           max(r.reserved_until) FILTER (WHERE r.status = 'RESERVED' AND r.reserved_until > v_now)
-    INTO v_taken, v_live_id, v_live_until
-    FROM promo.promo_redemptions AS r
-    WHERE r.promo_code_id = v_campaign.promo_code_id AND r.user_id = p_user_id;
-    IF v_live_id IS NOT NULL THEN
-        v_result.outcome := 'RESERVED';
-        v_result.promo_redemption_id := v_live_id;
-        v_result.reserved_until := v_live_until;
-        RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now);
+    -- Record, once: the booking when the decision took a unit, then the attempt.
+    IF v_result.outcome IS NULL THEN
+        v_result := promo.book_redemption(v_result, p_user_id, v_slot_no, v_now);
     END IF;
-    IF v_taken >= v_campaign.per_user_limit THEN
-        -- DEPLETED comes first, even before the rollover job marks the campaign (committed
-        -- state, no locks: this answer takes nothing).
-        v_result.outcome := CASE WHEN promo.has_capacity(v_campaign.promo_code_id, v_now)
-                                 THEN 'ALREADY_REDEEMED' ELSE 'DEPLETED' END;
-        RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now);
-    END IF;
-
-    v_slot_no := promo.take_capacity(v_campaign.promo_code_id, v_now);
-    -- Re-read the status once the slot is held: a pause that committed while this call waited
-    -- for capacity is seen here (status changes write the campaign row only).
-    SELECT * INTO v_campaign FROM promo.promo_codes AS c WHERE c.promo_code_id = v_campaign.promo_code_id;
-    v_result.outcome := coalesce(promo.campaign_refusal(v_campaign, v_now),
-                                 CASE WHEN v_slot_no IS NULL THEN 'DEPLETED' END);
-    IF v_result.outcome IS NOT NULL THEN
-        RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now);
-    END IF;
-
-    IF v_campaign.kind = 'PREMIUM_GRANT' THEN
-        INSERT INTO promo.promo_redemptions (promo_code_id, slot_no, user_id, kind, status, created_at)
-        VALUES (v_campaign.promo_code_id, v_slot_no, p_user_id, v_campaign.kind, 'APPLIED', v_now)
-        RETURNING promo_redemption_id INTO v_result.promo_redemption_id;
-        v_result.premium_until := (billing.post_ledger_entry(p_user_id, 'PROMO_PREMIUM',
-            v_result.promo_redemption_id, p_premium_days => v_campaign.grant_days,
-            p_actor => 'promo')).premium_until_after;
-        v_result.outcome := 'APPLIED';
-    ELSE
-        v_result.reserved_until := v_now + ops.setting_interval('promo.reservation_ttl');
-        INSERT INTO promo.promo_redemptions (promo_code_id, slot_no, user_id, kind, status,
-                                             created_at, reserved_until)
-        VALUES (v_campaign.promo_code_id, v_slot_no, p_user_id, v_campaign.kind, 'RESERVED', v_now,
-                v_result.reserved_until)
-        RETURNING promo_redemption_id INTO v_result.promo_redemption_id;
-        v_result.outcome := 'RESERVED';
-    END IF;
-    RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now);
+    RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now,
+                                v_attributed_to);
 END
 $$;
 COMMENT ON FUNCTION api.redeem_promo_code(bigint, text, text) IS

@@ -10,7 +10,7 @@ RETURNS billing.ledger
 LANGUAGE plpgsql VOLATILE
 AS $$
 DECLARE
-    v_kind    billing.ledger_kinds;
+    v_kind    billing.ledger_kind;
     v_now     timestamptz := ops.now();
     v_before  timestamptz;
     v_entry   billing.ledger;
@@ -19,10 +19,10 @@ BEGIN
     IF NOT core.is_user_id(p_user_id) THEN
         PERFORM core.check_user_id(p_user_id);
     END IF;
-    SELECT * INTO v_kind FROM billing.ledger_kinds WHERE kind = p_kind;
+    SELECT * INTO v_kind FROM billing.ledger_kinds() AS k WHERE k.kind = p_kind;
     IF v_kind.kind IS NULL THEN
         PERFORM ops.check_argument(false, 'p_kind', format('unknown ledger kind %L', p_kind),
-            'Use a kind from billing.ledger_kinds.');
+            'Use a kind from billing.ledger_kinds().');
     END IF;
     IF (p_ref_id > 0) IS NOT TRUE THEN
         PERFORM ops.check_argument(false, 'p_ref_id',

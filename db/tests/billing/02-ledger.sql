@@ -1,6 +1,6 @@
 -- billing.post_ledger_entry (the grant helper), api.get_premium_status, api.adjust_premium_days.
 BEGIN;
-SELECT plan(37);
+SELECT plan(38);
 
 UPDATE ops.clock SET frozen_at = '2030-01-01 00:00:00+00';
 SELECT api.touch_user(2001, 'ben', 'Ben', 'de');
@@ -44,6 +44,13 @@ SELECT throws_ok($$ SELECT billing.post_ledger_entry(2002, 'REFUND_PREMIUM', 99,
                  'SP409', 'no premium to remove', 'days cannot be removed from a user who never had premium');
 SELECT throws_ok($$ SELECT billing.post_ledger_entry(2001, 'BONUS', 1, p_premium_days => 1) $$,
                  'SP422', 'invalid argument p_kind', 'an unknown kind is refused');
+SELECT results_eq(
+    $$ SELECT kind, ref_type, stars_sign::int, days_sign::int FROM billing.ledger_kinds() ORDER BY kind $$,
+    $$ VALUES ('ADMIN_ADJUSTMENT', 'audit_log', 0, NULL::int),
+              ('PROMO_PREMIUM', 'promo_redemption', 0, 1), ('PURCHASE_PAYMENT', 'purchase', 1, 0),
+              ('PURCHASE_PREMIUM', 'purchase', 0, 1), ('REFERRAL_PREMIUM', 'referral_reward', 0, 1),
+              ('REFUND_PAYMENT', 'purchase', -1, 0), ('REFUND_PREMIUM', 'purchase', 0, -1) $$,
+    'the ledger kinds, each with its cause and the signs it allows');
 SELECT throws_ok($$ SELECT billing.post_ledger_entry(2001, 'PROMO_PREMIUM', 12, p_premium_days => -1) $$,
                  'SP422', 'invalid argument p_premium_days', 'a grant kind cannot remove days');
 SELECT throws_ok($$ SELECT billing.post_ledger_entry(2001, 'PROMO_PREMIUM', 12, p_premium_days => 1, p_stars => 5) $$,

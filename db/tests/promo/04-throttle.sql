@@ -1,7 +1,7 @@
 -- The redemption throttle: counted failures in a sliding window block a user; blocked attempts
 -- are THROTTLED and not counted; api.get_promo_throttle / api.reset_promo_throttle; settings.
 BEGIN;
-SELECT plan(53);
+SELECT plan(55);
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-05-01 00:00:00+00';
@@ -131,6 +131,8 @@ FROM generate_series(1, 5) AS i,
 SELECT results_eq(
     $$ SELECT is_blocked, blocked_until, failures_in_window FROM api.get_promo_throttle(4102) $$,
     $$ VALUES (true, '2030-05-03 01:00:00+00'::timestamptz, 5::bigint) $$, 'a second user is blocked');
+SELECT is((SELECT promo_blocked_until FROM core.users WHERE user_id = 4102), '2030-05-03 01:00:00+00'::timestamptz,
+          'the block is mirrored on the user row the redemption reads');
 SELECT throws_ok($$ SELECT * FROM api.reset_promo_throttle(4102, 'support-bob', NULL) $$,
                  'SP422', 'invalid argument p_reason', 'a reset without a reason is refused');
 SELECT throws_ok($$ SELECT * FROM api.reset_promo_throttle(4102, 'support-bob', '  ') $$,
@@ -157,6 +159,8 @@ SELECT results_eq(
     $$ SELECT blocked_until, blocked_at, counting_since FROM promo.user_throttle WHERE user_id = 4102 $$,
     $$ VALUES (NULL::timestamptz, NULL::timestamptz, '2030-05-03 00:00:00+00'::timestamptz) $$,
     'the stored state is cleared and counts from the reset');
+SELECT is((SELECT promo_blocked_until FROM core.users WHERE user_id = 4102), NULL::timestamptz,
+          'and the mirror is cleared with it');
 SELECT results_eq(
     $$ SELECT changed, is_blocked, failures_in_window
        FROM api.reset_promo_throttle(4102, 'support-bob', 'ticket #42 again') $$,

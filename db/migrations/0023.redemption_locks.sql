@@ -1,0 +1,86 @@
+-- depends: 0021.capacity_bookkeeping
+-- A redemption in at most 16 relation locks, so that all of them fit PostgreSQL's per-backend
+-- fast-path slots and concurrent redemptions never meet in the shared lock manager (measured:
+-- docs/benchmarks.md). Each change removes relations from the hot path, not rules.
+
+-- 1. Ledger kinds are code (billing.ledger_kinds()), not a table read on every booking: the
+--    table cost two relation locks per entry and was never written after its seed.
+CREATE TYPE billing.ledger_kind AS (
+    kind         text,
+    ref_type     text,
+    stars_sign   smallint,
+    days_sign    smallint,
+    description  text
+);
+COMMENT ON TYPE billing.ledger_kind IS
+    'A ledger entry kind: the type of object that causes it and the sign each delta may have (1 credit, -1 debit, 0 never, NULL either).';
+DROP TABLE billing.ledger_kinds;
+
+-- 2. The redemption reads the user once: that the row exists and whether the throttle blocks
+--    them. core.users.promo_blocked_until mirrors promo.user_throttle.blocked_until (the state
+--    of record), kept by trigger; every writer of the throttle holds the user's lock.
+ALTER TABLE core.users ADD COLUMN promo_blocked_until timestamptz;
+COMMENT ON COLUMN core.users.promo_blocked_until IS
+    'Mirror of promo.user_throttle.blocked_until (trigger promo.mirror_throttle), so a redemption reads one row for the user.';
+UPDATE core.users AS u SET promo_blocked_until = t.blocked_until
+FROM promo.user_throttle AS t WHERE t.user_id = u.user_id AND t.blocked_until IS NOT NULL;
+
+CREATE FUNCTION promo.mirror_throttle() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        UPDATE core.users AS u SET promo_blocked_until = NULL WHERE u.user_id = OLD.user_id;
+    ELSE
+        UPDATE core.users AS u SET promo_blocked_until = NEW.blocked_until
+        WHERE u.user_id = NEW.user_id AND u.promo_blocked_until IS DISTINCT FROM NEW.blocked_until;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION promo.mirror_throttle() IS
+    'Trigger: copies promo.user_throttle.blocked_until to core.users.promo_blocked_until.';
+CREATE TRIGGER user_throttle_mirror
+    AFTER INSERT OR UPDATE OF blocked_until OR DELETE ON promo.user_throttle
+    FOR EACH ROW EXECUTE FUNCTION promo.mirror_throttle();
+
+-- 3. Attempts and redemptions draw their ids from one sequence (one relation lock instead of
+--    two). Ids stay unique per table; only the gaps change.
+CREATE SEQUENCE promo.event_ids AS bigint;
+COMMENT ON SEQUENCE promo.event_ids IS
+    'Ids of promo.promo_attempts and promo.promo_redemptions (one sequence: one relation lock per redemption).';
+DO $$ BEGIN
+    PERFORM pg_catalog.setval('promo.event_ids', greatest(
+        (SELECT max(attempt_id) FROM promo.promo_attempts),
+        (SELECT max(promo_redemption_id) FROM promo.promo_redemptions), 1));
+END $$;
+ALTER TABLE promo.promo_attempts ALTER COLUMN attempt_id DROP IDENTITY;
+ALTER TABLE promo.promo_attempts ALTER COLUMN attempt_id SET DEFAULT nextval('promo.event_ids');
+ALTER TABLE promo.promo_redemptions ALTER COLUMN promo_redemption_id DROP IDENTITY;
+ALTER TABLE promo.promo_redemptions ALTER COLUMN promo_redemption_id SET DEFAULT nextval('promo.event_ids');
+ALTER SEQUENCE promo.event_ids OWNED BY promo.promo_attempts.attempt_id;
+
+-- 4. The test clock is read only where a database enables it (tests set
+--    starpass.test_clock = on for their databases): in production ops.now() is now() and
+--    touches no table.
+CREATE FUNCTION ops.guard_test_clock() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF current_setting('starpass.test_clock', true) IS DISTINCT FROM 'on' THEN
+        RAISE EXCEPTION USING ERRCODE = 'SP409', CONSTRAINT = 'test_clock_disabled',
+            MESSAGE = 'the test clock is off in this database',
+            DETAIL = 'ops.now() ignores ops.clock unless starpass.test_clock is on',
+            HINT = 'Only test databases pin time: ALTER DATABASE <name> SET starpass.test_clock = on, then reconnect.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION ops.guard_test_clock() IS
+    'Trigger: refuses to pin or shift ops.clock where ops.now() would ignore it.';
+CREATE TRIGGER clock_guard
+    BEFORE UPDATE ON ops.clock
+    FOR EACH ROW WHEN (NEW.frozen_at IS NOT NULL OR NEW.shift <> interval '0')
+    EXECUTE FUNCTION ops.guard_test_clock();
