@@ -204,16 +204,22 @@ def test_keys_used_before_the_protocol_replay_after_the_backfill(
     db = new_database()
     user = 6 * 10**9 + 1
     charge = "legacy charge/ü"  # not a key itself: its digest is
-    calls = {
-        "init": ("SELECT * FROM api.init_purchase(%s, 'premium_30d', NULL, 'legacy-init-1')", [user]),
+    calls: dict[str, tuple[str, list[object]]] = {
+        "init": (
+            "SELECT * FROM api.init_purchase(%s, 'premium_30d', NULL, 'legacy-init-1')",
+            [user],
+        ),
         "unknown": (
-            "SELECT * FROM api.complete_purchase(%s, 'legacy-no-such-payload', 'legacy-2', 'XTR', 1)",
+            "SELECT * FROM api.complete_purchase(%s, 'legacy-no-such-payload', 'legacy-2',"
+            " 'XTR', 1)",
             [user],
         ),
     }
     with connect(db.admin_url) as conn:
         conn.execute("SELECT api.touch_user(%s)", (user,))
-        first = {name: conn.execute(sql, args).fetchone() for name, (sql, args) in calls.items()}
+        first: dict[str, dict[str, object] | None] = {
+            name: conn.execute(sql, args).fetchone() for name, (sql, args) in calls.items()
+        }
         opened = first["init"]
         assert opened is not None
         calls["paid"] = (
@@ -238,7 +244,8 @@ def test_keys_used_before_the_protocol_replay_after_the_backfill(
             "       'UTF8')), 'hex');"
             " ALTER TABLE billing.payments ENABLE TRIGGER payments_append_only;"
             " UPDATE promo.rollback_requests AS q SET result = jsonb_build_object("
-            "   'outcome', k.result->'outcome', 'promo_redemption_id', k.result->'promo_redemption_id')"
+            "   'outcome', k.result->'outcome',"
+            "   'promo_redemption_id', k.result->'promo_redemption_id')"
             "   FROM ops.idempotency_keys AS k WHERE k.scope = 'promo.rollback_refunded_promo'"
             "   AND k.idempotency_key = q.idempotency_key;"
             " ALTER TABLE ops.idempotency_keys DISABLE TRIGGER USER;"
@@ -250,7 +257,9 @@ def test_keys_used_before_the_protocol_replay_after_the_backfill(
     assert report.migrations == ["0022.idempotency_backfill"]
     with connect(db.admin_url) as conn:
         for name, (sql, args) in calls.items():
-            assert conn.execute(sql, args).fetchone() == {**first[name], "replayed": True}, name
+            before = first[name]
+            assert before is not None
+            assert conn.execute(sql, args).fetchone() == {**before, "replayed": True}, name
         other = conn.execute(
             "SELECT outcome FROM api.init_purchase(%s, 'premium_90d', NULL, 'legacy-init-1')",
             (user,),

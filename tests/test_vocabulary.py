@@ -84,8 +84,8 @@ def test_the_key_pattern_is_the_databases(admin_conn: Conn) -> None:
     assert row is not None
     assert LITERAL.findall(str(row["body"])) == [vocabulary.IDEMPOTENCY_KEY_PATTERN]
     verdicts = admin_conn.execute(
-        "SELECT k, ops.is_idempotency_key(k) AS ok FROM unnest(%s::text[]) WITH ORDINALITY AS s(k, n)"
-        " ORDER BY n",
+        "SELECT k, ops.is_idempotency_key(k) AS ok"
+        " FROM unnest(%s::text[]) WITH ORDINALITY AS s(k, n) ORDER BY n",
         [KEY_SAMPLES],
     ).fetchall()
     pattern = re.compile(vocabulary.IDEMPOTENCY_KEY_PATTERN)
