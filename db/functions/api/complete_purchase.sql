@@ -13,7 +13,6 @@ DECLARE
     v_now         timestamptz := ops.now();
     v_key         text;
     v_hash        bytea := ops.request_hash(jsonb_build_array(p_user_id, p_invoice_payload, p_currency, p_total_amount));
-    v_prior       ops.idempotent_prior;
     v_purchase    billing.purchases;
     v_redemption  promo.promo_redemptions;
     v_result      api.complete_purchase_result;
@@ -32,8 +31,9 @@ BEGIN
     -- key's rule (it may be longer than 128 characters or hold other characters): the key is its
     -- hex sha256. billing.payments keeps the charge id itself.
     v_key := encode(pg_catalog.sha256(convert_to(p_telegram_payment_charge_id, 'UTF8')), 'hex');
-    v_prior := ops.find_idempotent('billing.complete_purchase', v_key, v_hash);
-    IF v_prior.conflict THEN
+    v_result := ops.idempotent_answer(NULL::api.complete_purchase_result,
+                                      ops.find_idempotent('billing.complete_purchase', v_key, v_hash));
+    IF v_result.outcome = 'IDEMPOTENCY_CONFLICT' THEN
         -- Telegram never sends one charge id with two sets of details: someone or something
         -- forged or garbled a payment. Nothing is settled; an operator looks (the alert commits
         -- with this answer).
@@ -43,11 +43,9 @@ BEGIN
             jsonb_build_object('telegram_payment_charge_id', p_telegram_payment_charge_id,
                                'user_id', p_user_id, 'currency', p_currency, 'total_amount', p_total_amount),
             'payments.charge_id_conflict:' || v_key);
-        v_result.outcome := 'IDEMPOTENCY_CONFLICT';
-        v_result.replayed := false;
         RETURN v_result;
-    ELSIF v_prior.result IS NOT NULL THEN
-        RETURN jsonb_populate_record(NULL::api.complete_purchase_result, v_prior.result || '{"replayed": true}');
+    ELSIF v_result.outcome IS NOT NULL THEN
+        RETURN v_result;  -- a replay
     END IF;
 
     -- Lock, in the one order: the payer (as in redemption, before any slot: a referral

@@ -11,7 +11,6 @@ AS $$
 DECLARE
     v_now         timestamptz := ops.now();
     v_hash        bytea := ops.request_hash(jsonb_build_array(p_user_id, p_plan_code, p_promo_redemption_id));
-    v_prior       ops.idempotent_prior;
     v_plan        billing.plans;
     v_redemption  promo.promo_redemptions;
     v_percent     integer;
@@ -21,13 +20,10 @@ DECLARE
 BEGIN
     PERFORM ops.require_read_committed('init_purchase');
     PERFORM core.check_user_id(p_user_id);
-    v_prior := ops.find_idempotent('billing.init_purchase', p_idempotency_key, v_hash);
-    IF v_prior.conflict THEN
-        v_result.outcome := 'IDEMPOTENCY_CONFLICT';
-        v_result.replayed := false;
-        RETURN v_result;
-    ELSIF v_prior.result IS NOT NULL THEN
-        RETURN jsonb_populate_record(NULL::api.init_purchase_result, v_prior.result || '{"replayed": true}');
+    v_result := ops.idempotent_answer(NULL::api.init_purchase_result,
+                                      ops.find_idempotent('billing.init_purchase', p_idempotency_key, v_hash));
+    IF v_result.outcome IS NOT NULL THEN
+        RETURN v_result;  -- a replay, or IDEMPOTENCY_CONFLICT
     END IF;
 
     SELECT * INTO v_plan FROM billing.plans AS pl WHERE pl.plan_code = p_plan_code;

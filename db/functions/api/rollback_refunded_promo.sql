@@ -10,20 +10,16 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_hash    bytea := ops.request_hash(jsonb_build_array(p_purchase_id));
-    v_prior   ops.idempotent_prior;
     v_result  api.rollback_refunded_promo_result;
 BEGIN
     PERFORM ops.require_read_committed('rollback_refunded_promo');
     PERFORM ops.check_argument(p_reason IS NULL OR char_length(p_reason) BETWEEN 1 AND 1000, 'p_reason',
         'a reason is 1 to 1000 characters', NULL);
     PERFORM ops.check_actor(p_actor);
-    v_prior := ops.find_idempotent('promo.rollback_refunded_promo', p_idempotency_key, v_hash);
-    IF v_prior.conflict THEN
-        v_result.outcome := 'IDEMPOTENCY_CONFLICT';
-        v_result.replayed := false;
-        RETURN v_result;
-    ELSIF v_prior.result IS NOT NULL THEN
-        RETURN jsonb_populate_record(NULL::api.rollback_refunded_promo_result, v_prior.result || '{"replayed": true}');
+    v_result := ops.idempotent_answer(NULL::api.rollback_refunded_promo_result,
+                                      ops.find_idempotent('promo.rollback_refunded_promo', p_idempotency_key, v_hash));
+    IF v_result.outcome IS NOT NULL THEN
+        RETURN v_result;  -- a replay, or IDEMPOTENCY_CONFLICT
     END IF;
 
     SELECT r.outcome, p_purchase_id, r.promo_redemption_id, false INTO v_result

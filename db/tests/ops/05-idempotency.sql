@@ -2,7 +2,7 @@
 -- answer and refusal), ops.request_hash, the append-only store, and what the protocol's
 -- functions store (the result row whole, under a digest key for a charge id).
 BEGIN;
-SELECT plan(40);
+SELECT plan(43);
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-07-01 00:00:00+00';
@@ -132,6 +132,17 @@ SELECT is(pg_temp.refusal($$ DELETE FROM ops.idempotency_keys $$),
 SELECT is(pg_temp.refusal($$ TRUNCATE ops.idempotency_keys $$),
           'SP409 append_only | ops.idempotency_keys is append-only | Correct a row by appending a compensating row.',
           'nor truncated');
+
+-- ops.idempotent_answer: the verdict as a row of the caller's result type.
+SELECT is(ops.idempotent_answer(NULL::api.rollback_refunded_promo_result, ROW(false, NULL)::ops.idempotent_prior),
+          NULL::api.rollback_refunded_promo_result, 'a new key: NULL (decide and record it)');
+SELECT is(ops.idempotent_answer(NULL::api.rollback_refunded_promo_result,
+                                ROW(false, '{"outcome": "NO_PROMO", "purchase_id": 7, "promo_redemption_id": null, "replayed": false}')::ops.idempotent_prior)::text,
+          ROW('NO_PROMO', 7, NULL, true)::api.rollback_refunded_promo_result::text,
+          'a replay: the stored row whole, replayed = true');
+SELECT is(ops.idempotent_answer(NULL::api.rollback_refunded_promo_result, ROW(true, NULL)::ops.idempotent_prior)::text,
+          ROW('IDEMPOTENCY_CONFLICT', NULL, NULL, false)::api.rollback_refunded_promo_result::text,
+          'a conflict: IDEMPOTENCY_CONFLICT, nothing else, replayed = false');
 
 -- ---------------------------------------------------------------------------------------------
 -- What the protocol's functions store: their result row whole, replayed = false.
