@@ -37,6 +37,13 @@ def test_two_expiry_runs_and_redemptions_change_each_reservation_once(
             (user, code, "h-" + secrets.token_hex(6)),
         )
     admin_conn.execute("UPDATE ops.clock SET shift = interval '16 minutes'")
+    # The job expires every stale hold in the shared database, other tests' ones included.
+    others = _one(
+        admin_conn,
+        "SELECT count(*) AS n FROM promo.promo_redemptions WHERE status = 'RESERVED'"
+        " AND reserved_until <= ops.now() AND promo_code_id <> %s",
+        campaign,
+    )["n"]
     newcomers = [next(_user_ids) for _ in range(30)]
 
     def act(conn: Conn, i: int) -> object:
@@ -64,7 +71,7 @@ def test_two_expiry_runs_and_redemptions_change_each_reservation_once(
     )
     # Every stale hold expired exactly once, by a job run or by a redemption reclaiming it.
     assert statuses == {"EXPIRED": 40, "RESERVED": 30}
-    assert expired_by_jobs <= 40
+    assert expired_by_jobs <= 40 + int(str(others))
     slots = _one(
         admin_conn,
         "SELECT sum(held) AS held FROM promo.capacity_slots WHERE promo_code_id = %s",

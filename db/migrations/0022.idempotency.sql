@@ -1,4 +1,4 @@
--- depends: 0020.plan_code_length 0019.value_domains 0019.error_reasons
+-- depends: 0021.capacity_bookkeeping 0020.plan_code_length 0019.value_domains 0019.error_reasons
 -- One idempotency protocol (issue 15, DESIGN §5): a key of one domain type binds the first
 -- request's arguments (a hash of them) to its stored result row in ops.idempotency_keys;
 -- ops.find_idempotent and ops.save_idempotent (db/functions/ops) are the one lock-and-lookup

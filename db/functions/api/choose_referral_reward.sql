@@ -51,8 +51,6 @@ BEGIN
         v_campaign := referral.discount_campaign_id();
         v_slot_no := promo.take_capacity(v_campaign, v_now);
         v_until := v_now + ops.setting_interval('referral.reward_discount_valid');
-        UPDATE promo.capacity_slots AS s SET held = s.held + 1
-        WHERE s.promo_code_id = v_campaign AND s.slot_no = v_slot_no;
         INSERT INTO promo.promo_redemptions AS r (promo_code_id, slot_no, user_id, kind, status,
                                                   created_at, reserved_until)
         VALUES (v_campaign, v_slot_no, p_user_id, 'PERCENT_DISCOUNT', 'RESERVED', v_now, v_until)

@@ -23,20 +23,15 @@ BEGIN
         WHERE (s.promo_code_id, s.slot_no) IN (SELECT c.promo_code_id, c.slot_no FROM candidates AS c)
         FOR UPDATE OF s SKIP LOCKED
     ), expired AS (
+        -- promo.book_capacity releases each expired reservation's unit from its slot.
         UPDATE promo.promo_redemptions AS r
         SET status = 'EXPIRED', expired_at = v_now
         FROM candidates AS c JOIN free_slots AS f USING (promo_code_id, slot_no)
         WHERE r.promo_redemption_id = c.promo_redemption_id
           AND r.status = 'RESERVED' AND r.reserved_until <= v_now
-        RETURNING r.promo_code_id, r.slot_no
-    ), released AS (
-        UPDATE promo.capacity_slots AS s
-        SET held = s.held - e.n
-        FROM (SELECT x.promo_code_id, x.slot_no, count(*) AS n FROM expired AS x GROUP BY 1, 2) AS e
-        WHERE s.promo_code_id = e.promo_code_id AND s.slot_no = e.slot_no
-        RETURNING e.n
+        RETURNING r.promo_redemption_id
     )
-    SELECT coalesce(sum(n), 0) INTO v_expired FROM released;
+    SELECT count(*) INTO v_expired FROM expired;
     RETURN v_expired;
 END
 $$;

@@ -130,8 +130,6 @@ BEGIN
     END IF;
 
     IF v_campaign.kind = 'PREMIUM_GRANT' THEN
-        UPDATE promo.capacity_slots AS s SET used = s.used + 1
-        WHERE s.promo_code_id = v_campaign.promo_code_id AND s.slot_no = v_slot_no;
         INSERT INTO promo.promo_redemptions (promo_code_id, slot_no, user_id, kind, status, created_at)
         VALUES (v_campaign.promo_code_id, v_slot_no, p_user_id, v_campaign.kind, 'APPLIED', v_now)
         RETURNING promo_redemption_id INTO v_result.promo_redemption_id;
@@ -140,8 +138,6 @@ BEGIN
             p_actor => 'promo')).premium_until_after;
         v_result.outcome := 'APPLIED';
     ELSE
-        UPDATE promo.capacity_slots AS s SET held = s.held + 1
-        WHERE s.promo_code_id = v_campaign.promo_code_id AND s.slot_no = v_slot_no;
         v_result.reserved_until := v_now + ops.setting_interval('promo.reservation_ttl');
         INSERT INTO promo.promo_redemptions (promo_code_id, slot_no, user_id, kind, status,
                                              created_at, reserved_until)

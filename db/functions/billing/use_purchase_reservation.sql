@@ -9,12 +9,10 @@ AS $$
 BEGIN
     -- The user was promised this price: the reservation is consumed even if its hold ran out
     -- meanwhile, unless the expiry job already released the unit (then it stays EXPIRED and
-    -- operators are told).
+    -- operators are told). The unit moves from held to used with the status (promo.book_capacity).
     IF p_redemption.status = 'RESERVED' THEN
         UPDATE promo.promo_redemptions AS r SET status = 'CONSUMED', consumed_at = p_now
         WHERE r.promo_redemption_id = p_redemption.promo_redemption_id;
-        UPDATE promo.capacity_slots AS s SET held = s.held - 1, used = s.used + 1
-        WHERE s.promo_code_id = p_redemption.promo_code_id AND s.slot_no = p_redemption.slot_no;
     ELSIF p_redemption.promo_redemption_id IS NOT NULL THEN
         PERFORM ops.raise_alert('payments.reservation_lost', 'warning',
             format('purchase %s was paid at its discounted price after reservation %s became %s',

@@ -42,8 +42,6 @@ BEGIN
             WHERE r.promo_redemption_id = v_stale.promo_redemption_id
               AND r.status = 'RESERVED' AND r.reserved_until <= p_now;
             IF FOUND THEN
-                UPDATE promo.capacity_slots AS s SET held = s.held - 1
-                WHERE s.promo_code_id = p_promo_code_id AND s.slot_no = v_stale.slot_no;
                 RETURN v_stale.slot_no;
             END IF;
         END LOOP;

@@ -29,13 +29,9 @@ LANGUAGE sql AS $$
     SELECT p_label, (api.redeem_promo_code(p_user, p_code, 'rsv-' || p_label)).promo_redemption_id
     RETURNING rid
 $$;
--- What the expiry job will do: RESERVED -> EXPIRED, the held unit goes back.
+-- What the expiry job will do: RESERVED -> EXPIRED (promo.book_capacity gives the unit back).
 CREATE FUNCTION pg_temp.expire(p_rid bigint) RETURNS void
 LANGUAGE sql AS $$
-    UPDATE promo.capacity_slots AS s SET held = s.held - 1
-    FROM promo.promo_redemptions AS r
-    WHERE r.promo_redemption_id = p_rid AND r.status = 'RESERVED'
-      AND s.promo_code_id = r.promo_code_id AND s.slot_no = r.slot_no;
     UPDATE promo.promo_redemptions SET status = 'EXPIRED', expired_at = ops.now()
     WHERE promo_redemption_id = p_rid;
 $$;

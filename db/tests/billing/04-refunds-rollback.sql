@@ -40,9 +40,6 @@ BEGIN
     END IF;
     IF p_expire_before_payment THEN
         -- What the expiry job does to a reservation whose hold ran out.
-        UPDATE promo.capacity_slots AS s SET held = s.held - 1
-        FROM promo.promo_redemptions AS r
-        WHERE r.promo_redemption_id = p_rid AND s.promo_code_id = r.promo_code_id AND s.slot_no = r.slot_no;
         UPDATE promo.promo_redemptions SET status = 'EXPIRED', expired_at = ops.now()
         WHERE promo_redemption_id = p_rid;
     END IF;

@@ -54,10 +54,6 @@ INSERT INTO res SELECT 'live 2', * FROM api.redeem_promo_code(5105, 'CAMPAIGN-DI
 -- The purchase path (not under test here): a paid reservation becomes CONSUMED, its unit used.
 UPDATE promo.promo_redemptions SET status = 'CONSUMED', consumed_at = '2030-06-02 01:00:00+00'
 WHERE promo_redemption_id IN (pg_temp.rid('consumed'), pg_temp.rid('revoked'));
-UPDATE promo.capacity_slots AS s SET held = s.held - 1, used = s.used + 1
-FROM promo.promo_redemptions AS r
-WHERE r.promo_redemption_id IN (pg_temp.rid('consumed'), pg_temp.rid('revoked'))
-  AND s.promo_code_id = r.promo_code_id AND s.slot_no = r.slot_no;
 SELECT lives_ok(
     format($$ UPDATE promo.promo_redemptions SET status = 'REVOKED', revoked_at = '2030-06-02 01:00:00+00',
                                                   revoked_reason = 'refund'
@@ -119,10 +115,6 @@ SELECT lives_ok(
     format($$ UPDATE promo.promo_redemptions SET status = 'EXPIRED', expired_at = '2030-07-01 00:00:00+00'
               WHERE promo_redemption_id = %s $$, pg_temp.rid('stale')),
     'RESERVED -> EXPIRED is allowed');
--- What the expiry job does with the unit (keeps the slot counters true).
-UPDATE promo.capacity_slots AS s SET held = s.held - 1
-FROM promo.promo_redemptions AS r
-WHERE r.promo_redemption_id = pg_temp.rid('stale') AND s.promo_code_id = r.promo_code_id AND s.slot_no = r.slot_no;
 SELECT throws_ok(
     format($$ UPDATE promo.promo_redemptions SET status = 'CONSUMED', consumed_at = '2030-07-01 00:00:00+00',
                                                   expired_at = NULL
