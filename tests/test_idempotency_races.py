@@ -36,6 +36,15 @@ def _bindings(admin: Conn, scope: str, key: str) -> int:
     )
 
 
+def _invoice(conn: Conn, user: int) -> dict[str, object]:
+    return _row(
+        conn,
+        "SELECT * FROM api.init_purchase(%s, 'premium_30d', NULL, %s)",
+        user,
+        f"race-invoice-{secrets.token_hex(8)}",
+    )
+
+
 def _without_replayed(row: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in row.items() if k != "replayed"}
 
@@ -68,12 +77,7 @@ def test_32_completions_with_one_charge_id_settle_once(
     database: ScratchDatabase, app_conn: Conn, admin_conn: Conn
 ) -> None:
     user = next(_user_ids)
-    invoice = _row(
-        app_conn,
-        "SELECT * FROM api.init_purchase(%s, 'premium_30d', NULL, %s)",
-        user,
-        f"race-pay-{secrets.token_hex(8)}",
-    )
+    invoice = _invoice(app_conn, user)
     charge = f"race-charge-{secrets.token_hex(8)}"
     rows = run_together(
         database.app_url,
@@ -136,12 +140,7 @@ def test_32_completions_of_one_charge_id_with_different_amounts_settle_once(
     """A charge id reported with 32 different amounts: one is recorded (a MISMATCH or the PAID
     one), the others are conflicts that record nothing but raise one critical alert."""
     user = next(_user_ids)
-    invoice = _row(
-        app_conn,
-        "SELECT * FROM api.init_purchase(%s, 'premium_30d', NULL, %s)",
-        user,
-        f"race-amounts-{secrets.token_hex(8)}",
-    )
+    invoice = _invoice(app_conn, user)
     charge = f"race-amounts-{secrets.token_hex(8)}"
     price = int(str(invoice["price_stars"]))
     rows = run_together(
