@@ -1,6 +1,6 @@
 """The allowed values the Python side names, each the mirror of a domain in the database
-(migration 0019): tests/test_vocabulary.py fails when one differs from its domain's CHECK, so
-a value added in SQL is added here too."""
+(migrations 0019, 0022): tests/test_vocabulary.py fails when one differs from its domain's
+CHECK, so a value added in SQL is added here too."""
 
 from __future__ import annotations
 
@@ -31,3 +31,10 @@ RedeemOutcome = Literal[
 AttemptOutcome = Literal[RedeemOutcome, "IDEMPOTENCY_CONFLICT"]
 # referral.reward_choice
 RewardChoice = Literal["PREMIUM_DAYS", "DISCOUNT"]
+# ops.idempotency_key: the regex of ops.is_idempotency_key (migration 0022), for the request
+# models and the OpenAPI document. The database checks keys itself; this lets a malformed
+# Idempotency-Key header be refused as the header it is.
+IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9._:-]{8,128}$"
+# The outcomes of api.rollback_refunded_promo (the HTTP API answers IDEMPOTENCY_CONFLICT as a
+# 409 problem).
+RollbackOutcome = Literal["REVOKED", "ALREADY_REVOKED", "NO_PROMO"]

@@ -34,6 +34,8 @@ OUTCOMES = {
         "ALREADY_PAID",
         "CYCLE",
     ],
+    # complete_purchase's answer beyond the stored outcomes: a charge id seen with other details.
+    "payment": ["IDEMPOTENCY_CONFLICT"],
     "delete": ["DELETED", "NOTHING_STORED"],
     "terms": ["OUTDATED"],
 }

@@ -430,3 +430,4 @@ async def test_refund_rollback_refusals_name_their_condition(
     problem = await reused.json()
     # The same code as a redemption's IDEMPOTENCY_CONFLICT outcome: one rule, one code.
     assert reused.status == 409 and problem["code"] == "idempotency_conflict", problem
+    assert problem["outcome"] == "IDEMPOTENCY_CONFLICT"

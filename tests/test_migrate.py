@@ -192,3 +192,82 @@ def test_campaigns_outside_the_timestamp_range_are_clamped_by_the_migration(
         "promo_codes_ends_at_range",
         "promo_codes_starts_at_range",
     ]
+
+
+def test_keys_used_before_the_protocol_replay_after_the_backfill(
+    new_database: Callable[[], ScratchDatabase],
+) -> None:
+    """Migration 0022.idempotency_backfill on a database whose purchases, payments and rollback
+    requests predate ops.idempotency_keys (their answers in the old `result` columns): each key
+    replays its first answer whole, so the migration's hashes are the functions' hashes, and the
+    same key with other arguments is a conflict."""
+    db = new_database()
+    user = 6 * 10**9 + 1
+    charge = "legacy charge/ü"  # not a key itself: its digest is
+    calls: dict[str, tuple[str, list[object]]] = {
+        "init": (
+            "SELECT * FROM api.init_purchase(%s, 'premium_30d', NULL, 'legacy-init-1')",
+            [user],
+        ),
+        "unknown": (
+            "SELECT * FROM api.complete_purchase(%s, 'legacy-no-such-payload', 'legacy-2',"
+            " 'XTR', 1)",
+            [user],
+        ),
+    }
+    with connect(db.admin_url) as conn:
+        conn.execute("SELECT api.touch_user(%s)", (user,))
+        first: dict[str, dict[str, object] | None] = {
+            name: conn.execute(sql, args).fetchone() for name, (sql, args) in calls.items()
+        }
+        opened = first["init"]
+        assert opened is not None
+        calls["paid"] = (
+            "SELECT * FROM api.complete_purchase(%s, %s, %s, 'XTR', %s)",
+            [user, opened["invoice_payload"], charge, opened["price_stars"]],
+        )
+        first["paid"] = conn.execute(*calls["paid"]).fetchone()
+        conn.execute("SELECT * FROM api.mark_purchase_refunded(%s, 'test', 'refund')", (charge,))
+        calls["rollback"] = (
+            "SELECT * FROM api.rollback_refunded_promo(%s, 'test', 'legacy-rollback-1')",
+            [opened["purchase_id"]],
+        )
+        first["rollback"] = conn.execute(*calls["rollback"]).fetchone()
+        # Back to before the backfill: the answers in the old columns, no bindings.
+        conn.execute(
+            "ALTER TABLE billing.payments ADD COLUMN result jsonb;"
+            " ALTER TABLE promo.rollback_requests ADD COLUMN result jsonb;"
+            " ALTER TABLE billing.payments DISABLE TRIGGER payments_append_only;"
+            " UPDATE billing.payments AS p SET result = k.result - 'replayed'"
+            "   FROM ops.idempotency_keys AS k WHERE k.scope = 'billing.complete_purchase'"
+            "   AND k.idempotency_key = encode(sha256(convert_to(p.telegram_payment_charge_id,"
+            "       'UTF8')), 'hex');"
+            " ALTER TABLE billing.payments ENABLE TRIGGER payments_append_only;"
+            " UPDATE promo.rollback_requests AS q SET result = jsonb_build_object("
+            "   'outcome', k.result->'outcome',"
+            "   'promo_redemption_id', k.result->'promo_redemption_id')"
+            "   FROM ops.idempotency_keys AS k WHERE k.scope = 'promo.rollback_refunded_promo'"
+            "   AND k.idempotency_key = q.idempotency_key;"
+            " ALTER TABLE ops.idempotency_keys DISABLE TRIGGER USER;"
+            " DELETE FROM ops.idempotency_keys;"
+            " ALTER TABLE ops.idempotency_keys ENABLE TRIGGER USER;"
+            " DELETE FROM yoyo._yoyo_migration WHERE migration_id = '0022.idempotency_backfill'"
+        )
+    report = migrate(db.admin_url)
+    assert report.migrations == ["0022.idempotency_backfill"]
+    with connect(db.admin_url) as conn:
+        for name, (sql, args) in calls.items():
+            before = first[name]
+            assert before is not None
+            assert conn.execute(sql, args).fetchone() == {**before, "replayed": True}, name
+        other = conn.execute(
+            "SELECT outcome FROM api.init_purchase(%s, 'premium_90d', NULL, 'legacy-init-1')",
+            (user,),
+        ).fetchone()
+        assert other == {"outcome": "IDEMPOTENCY_CONFLICT"}
+        columns = conn.execute(
+            "SELECT attrelid::regclass::text AS t FROM pg_attribute WHERE attname = 'result'"
+            " AND NOT attisdropped AND attrelid IN ('billing.payments'::regclass,"
+            " 'promo.rollback_requests'::regclass)"
+        ).fetchall()
+        assert columns == [], "the old answer columns are dropped"

@@ -58,3 +58,36 @@ def test_a_changed_domain_is_noticed(admin_conn: Conn) -> None:
         values = domain_values(admin_conn, "promo.campaign_kind")
     assert values == ["PREMIUM_GRANT", "PERCENT_DISCOUNT", "STARS_BONUS"]
     assert list(get_args(vocabulary.CampaignKind)) != values
+
+
+KEY_SAMPLES = [
+    "abcdefgh",
+    "k" * 128,
+    "A-Z.a_z:0-9",
+    "6f1c2a9e-5b8d-4e2f-9a71-3c0d8e4b2f10",
+    "abcdefg",
+    "k" * 129,
+    "key with spaces",
+    "schlüssel-1",
+    "abcdefgh\n",
+    "abcd/efgh",
+    "",
+]
+
+
+def test_the_key_pattern_is_the_databases(admin_conn: Conn) -> None:
+    """IDEMPOTENCY_KEY_PATTERN is the regex of ops.is_idempotency_key, the CHECK of the domain
+    ops.idempotency_key: the same text, and the same verdict on keys good and bad."""
+    row = admin_conn.execute(
+        "SELECT pg_get_function_sqlbody('ops.is_idempotency_key(text)'::regprocedure) AS body"
+    ).fetchone()
+    assert row is not None
+    assert LITERAL.findall(str(row["body"])) == [vocabulary.IDEMPOTENCY_KEY_PATTERN]
+    verdicts = admin_conn.execute(
+        "SELECT k, ops.is_idempotency_key(k) AS ok"
+        " FROM unnest(%s::text[]) WITH ORDINALITY AS s(k, n) ORDER BY n",
+        [KEY_SAMPLES],
+    ).fetchall()
+    pattern = re.compile(vocabulary.IDEMPOTENCY_KEY_PATTERN)
+    assert [r["ok"] for r in verdicts] == [bool(pattern.fullmatch(k)) for k in KEY_SAMPLES]
+    assert [r["ok"] for r in verdicts].count(True) == 4

@@ -19,13 +19,13 @@ from pydantic import (
 )
 
 from app.api.problems import problem
-from app.vocabulary import CampaignKind, SettableStatus
+from app.vocabulary import IDEMPOTENCY_KEY_PATTERN, CampaignKind, SettableStatus
 
 M = TypeVar("M", bound=BaseModel)
 BIGINT_MAX = 2**63 - 1
-KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+KEY_PATTERN = re.compile(IDEMPOTENCY_KEY_PATTERN)
 UserId = Annotated[int, Field(ge=1, le=9007199254740991)]
-Key = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{8,128}$")]
+Key = Annotated[str, Field(pattern=IDEMPOTENCY_KEY_PATTERN)]
 # RFC 3339 date-time (the ISO 8601 profile OpenAPI's `date-time` names), offset required.
 ISO_TIMESTAMP = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
@@ -140,7 +140,7 @@ def idempotency_key(request: web.Request, in_body: str | None) -> str:
     """The key from the body or the Idempotency-Key header: one is required; both and
     different is a 422."""
     header = request.headers.get("Idempotency-Key")
-    if header is not None and not KEY_PATTERN.match(header):
+    if header is not None and not KEY_PATTERN.fullmatch(header):
         raise InvalidBody(
             problem(422, "invalid_header", "Idempotency-Key is 8 to 128 of A-Z a-z 0-9 . _ : -")
         )

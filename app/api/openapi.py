@@ -10,7 +10,13 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api import bodies
-from app.vocabulary import CampaignKind, CampaignStatus, RedeemOutcome
+from app.vocabulary import (
+    IDEMPOTENCY_KEY_PATTERN,
+    CampaignKind,
+    CampaignStatus,
+    RedeemOutcome,
+    RollbackOutcome,
+)
 
 
 class Response(BaseModel):
@@ -78,7 +84,7 @@ class ThrottleReset(Throttle):
 
 
 class RollbackResult(Response):
-    outcome: Literal["REVOKED", "ALREADY_REVOKED", "NO_PROMO"]
+    outcome: RollbackOutcome
     purchase_id: int
     promo_redemption_id: int | None
     replayed: bool
@@ -185,7 +191,7 @@ IDEMPOTENCY_HEADER = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
-    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{8,128}$"},
+    "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
 }
 
 

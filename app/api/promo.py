@@ -58,6 +58,12 @@ def _int(request: web.Request, name: str) -> int:
     return value
 
 
+def _idempotency_conflict(detail: str) -> web.Response:
+    """The outcome IDEMPOTENCY_CONFLICT of any function of the idempotency protocol: the key
+    was bound to other arguments. Nothing was changed; the caller needs a new key."""
+    return problem(409, "idempotency_conflict", detail, outcome="IDEMPOTENCY_CONFLICT")
+
+
 @routes.post("/internal/promo/redeem")
 @requires("promo:redeem")
 async def redeem(request: web.Request) -> web.Response:
@@ -72,12 +78,7 @@ async def redeem(request: web.Request) -> web.Response:
         wait = max(1, int((row["blocked_until"] - datetime.now(UTC)).total_seconds()) + 1)
         return render(row, status=429, headers={"Retry-After": str(wait)})
     if row["outcome"] == "IDEMPOTENCY_CONFLICT":
-        return problem(
-            409,
-            "idempotency_conflict",
-            "This idempotency key was used for another user or code.",
-            outcome=row["outcome"],
-        )
+        return _idempotency_conflict("This idempotency key was used for another user or code.")
     return render(row)
 
 
@@ -169,6 +170,9 @@ async def refund_rollback(request: web.Request) -> web.Response:
         idempotency_key=key,
         reason=body.reason,
     )
+    assert row is not None
+    if row["outcome"] == "IDEMPOTENCY_CONFLICT":
+        return _idempotency_conflict("This idempotency key was used for another purchase.")
     return render(row)
 
 

@@ -33,7 +33,6 @@ PURCHASE_UNAVAILABLE = frozenset(
         "reservation_not_found",
         "reservation_not_usable",
         "reservation_backs_purchase",
-        "idempotency_conflict",
     }
 )
 
@@ -86,6 +85,11 @@ async def _send_invoice(
         await bot.send_message(callback.from_user.id, text("purchase.unavailable"))
         return
     assert purchase is not None
+    if purchase["outcome"] == "IDEMPOTENCY_CONFLICT":
+        # The press's key opened another purchase before (a redelivered press that now names
+        # other arguments): no invoice for it; the user starts afresh.
+        await bot.send_message(callback.from_user.id, text("purchase.unavailable"))
+        return
     await bot.send_invoice(
         chat_id=callback.from_user.id,
         title=purchase["title"],
@@ -140,6 +144,8 @@ async def successful_payment(
     )
     assert row is not None
     if row["outcome"] != "PAID":
+        # MISMATCH, DUPLICATE, UNKNOWN_PURCHASE, or IDEMPOTENCY_CONFLICT (this charge id came
+        # before with other details): nothing was granted, operators are alerted.
         await message.answer(text(f"payment.{row['outcome']}"))
         return
     await message.answer(text("payment.PAID", until=when(row["premium_until"])))

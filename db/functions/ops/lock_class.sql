@@ -20,13 +20,11 @@ AS $$
     -- The key is derived from the namespaced name, so no magic number stands in a function; an
     -- inlined call with a constant name folds to that number when the statement is planned.
     SELECT CASE p_name
+        WHEN 'ops.idempotency_key'    THEN pg_catalog.hashtext('starpass:ops.idempotency_key')
         WHEN 'promo.redeem_key'       THEN pg_catalog.hashtext('starpass:promo.redeem_key')
-        WHEN 'billing.purchase_key'   THEN pg_catalog.hashtext('starpass:billing.purchase_key')
-        WHEN 'billing.charge'         THEN pg_catalog.hashtext('starpass:billing.charge')
-        WHEN 'promo.rollback_key'     THEN pg_catalog.hashtext('starpass:promo.rollback_key')
         WHEN 'referral.registration'  THEN pg_catalog.hashtext('starpass:referral.registration')
         ELSE ops.unknown_lock_class(p_name)
     END
 $$;
 COMMENT ON FUNCTION ops.lock_class(text) IS
-    'The first key of the two-key advisory locks of a named class (promo.redeem_key, billing.purchase_key, billing.charge, promo.rollback_key, referral.registration); users are locked in the one-bigint key space by id (promo.lock_user).';
+    'The first key of the two-key advisory locks of a named class (ops.idempotency_key, promo.redeem_key, referral.registration); users are locked in the one-bigint key space by id (promo.lock_user).';

@@ -1,7 +1,7 @@
 -- api.init_purchase, api.precheckout_purchase, api.complete_purchase and billing.discount_price:
 -- every outcome and refusal, with the injectable clock for the reservation's expiry edges.
 BEGIN;
-SELECT plan(112);
+SELECT plan(113);
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-05-01 00:00:00+00';
@@ -37,7 +37,7 @@ LANGUAGE sql AS $$
 $$;
 
 -- Answers by label.
-CREATE TEMP TABLE pur (label text PRIMARY KEY, purchase_id bigint, invoice_payload text, price_stars integer,
+CREATE TEMP TABLE pur (label text PRIMARY KEY, outcome text, purchase_id bigint, invoice_payload text, price_stars integer,
                        base_price_stars integer, discount_percent integer, currency text, title text,
                        description text, premium_days integer, replayed boolean);
 CREATE FUNCTION pg_temp.pid(p_label text) RETURNS bigint
@@ -72,10 +72,10 @@ INSERT INTO pur SELECT 'plain 30d', * FROM api.init_purchase(4001, 'premium_30d'
 INSERT INTO pur SELECT 'plain 90d', * FROM api.init_purchase(4001, 'premium_90d', NULL, 'init-4001-90d');
 INSERT INTO pur SELECT 'plain 365d', * FROM api.init_purchase(4001, 'premium_365d', NULL, 'init-4001-365d');
 SELECT results_eq(
-    $$ SELECT label, price_stars, base_price_stars, discount_percent, currency, title, description,
+    $$ SELECT label, outcome, price_stars, base_price_stars, discount_percent, currency, title, description,
               premium_days, replayed
        FROM pur WHERE label LIKE 'plain %' ORDER BY premium_days $$,
-    $$ SELECT 'plain ' || substr(plan_code, 9), price_stars, price_stars, NULL::integer, 'XTR', title,
+    $$ SELECT 'plain ' || substr(plan_code, 9), 'OPENED', price_stars, price_stars, NULL::integer, 'XTR', title,
               description, premium_days, false
        FROM billing.plans ORDER BY premium_days $$,
     'without a discount each plan is offered at its own price, with its title and description');
@@ -84,7 +84,7 @@ SELECT results_eq(
     $$ VALUES ('plain 30d', 250), ('plain 90d', 600), ('plain 365d', 2000) $$,
     'the seeded prices: 250, 600 and 2000 Stars');
 SELECT results_eq(
-    $$ SELECT user_id, plan_code, premium_days, promo_redemption_id, idempotency_key, base_price_stars,
+    $$ SELECT user_id, plan_code, premium_days, promo_redemption_id, idempotency_key::text, base_price_stars,
               discount_percent, price_stars, currency, status, created_at, prechecked_at, paid_at,
               telegram_payment_charge_id
        FROM billing.purchases WHERE purchase_id = pg_temp.pid('plain 30d') $$,
@@ -114,20 +114,32 @@ SELECT is((SELECT status FROM promo.promo_redemptions WHERE promo_redemption_id 
 -- Idempotency by key.
 INSERT INTO pur SELECT 'replay 30d', * FROM api.init_purchase(4001, 'premium_30d', NULL, 'init-4001-30d');
 SELECT results_eq(
-    $$ SELECT purchase_id, invoice_payload, price_stars, base_price_stars, discount_percent, currency, title,
-              description, premium_days, replayed
+    $$ SELECT outcome, purchase_id, invoice_payload, price_stars, base_price_stars, discount_percent, currency,
+              title, description, premium_days, replayed
        FROM pur WHERE label = 'replay 30d' $$,
-    $$ SELECT purchase_id, invoice_payload, price_stars, base_price_stars, discount_percent, currency, title,
-              description, premium_days, true
+    $$ SELECT outcome, purchase_id, invoice_payload, price_stars, base_price_stars, discount_percent, currency,
+              title, description, premium_days, true
        FROM pur WHERE label = 'plain 30d' $$,
-    'the same key with the same arguments replays the purchase (replayed = true)');
+    'the same key with the same arguments replays the stored row whole (replayed = true)');
 SELECT is((SELECT count(*) FROM billing.purchases WHERE user_id = 4001), 3::bigint, 'a replay opens no purchase');
-SELECT throws_ok($$ SELECT * FROM api.init_purchase(4001, 'premium_90d', NULL, 'init-4001-30d') $$,
-                 'SP409', 'idempotency key reused', 'the same key for another plan is refused');
-SELECT throws_ok($$ SELECT * FROM api.init_purchase(4002, 'premium_30d', NULL, 'init-4001-30d') $$,
-                 'SP409', 'idempotency key reused', 'the same key for another user is refused');
-SELECT throws_ok($$ SELECT * FROM api.init_purchase(4002, 'premium_90d', NULL, 'init-4002-90d') $$,
-                 'SP409', 'idempotency key reused', 'the same key without the reservation is refused');
+-- Changed: a key reused with other arguments was SP409 idempotency_conflict; now it is the
+-- outcome, as everywhere in the idempotency protocol, and it changes nothing.
+INSERT INTO pur SELECT 'conflict plan', * FROM api.init_purchase(4001, 'premium_90d', NULL, 'init-4001-30d');
+INSERT INTO pur SELECT 'conflict user', * FROM api.init_purchase(4002, 'premium_30d', NULL, 'init-4001-30d');
+INSERT INTO pur SELECT 'conflict rsv', * FROM api.init_purchase(4002, 'premium_90d', NULL, 'init-4002-90d');
+SELECT results_eq(
+    $$ SELECT label, outcome, purchase_id, invoice_payload, price_stars, title, replayed
+       FROM pur WHERE label LIKE 'conflict %' ORDER BY label $$,
+    $$ VALUES ('conflict plan', 'IDEMPOTENCY_CONFLICT', NULL::bigint, NULL::text, NULL::integer, NULL::text, false),
+              ('conflict rsv', 'IDEMPOTENCY_CONFLICT', NULL, NULL, NULL, NULL, false),
+              ('conflict user', 'IDEMPOTENCY_CONFLICT', NULL, NULL, NULL, NULL, false) $$,
+    'the same key for another plan, another user or without the reservation answers IDEMPOTENCY_CONFLICT, nothing else');
+SELECT is((SELECT count(*) FROM billing.purchases WHERE user_id IN (4001, 4002)), 4::bigint,
+          'a conflict opens no purchase');
+SELECT results_eq(
+    $$ SELECT outcome, purchase_id, replayed FROM api.init_purchase(4001, 'premium_30d', NULL, 'init-4001-30d') $$,
+    $$ SELECT 'OPENED', purchase_id, true FROM pur WHERE label = 'plain 30d' $$,
+    'and the key still replays its first answer');
 
 -- One reservation backs one open purchase.
 INSERT INTO pur SELECT 'disc 90d again', * FROM api.init_purchase(4002, 'premium_90d', pg_temp.rid('r4002'), 'init-4002-90d-b');
@@ -396,10 +408,25 @@ SELECT results_eq(
               (SELECT count(*) FROM ops.alert_outbox) $$,
     $$ SELECT ledger, payments, alerts FROM before_replay $$,
     'a replay books, records and alerts nothing');
-SELECT throws_ok($$ SELECT * FROM api.complete_purchase(4001, pg_temp.payload('plain 30d'), 'charge-4001-30d', 'XTR', 251) $$,
-                 'SP409', 'charge id already recorded with other details', 'the same charge id with another amount');
-SELECT throws_ok($$ SELECT * FROM api.complete_purchase(4002, pg_temp.payload('plain 30d'), 'charge-4001-30d', 'XTR', 250) $$,
-                 'SP409', 'charge id already recorded with other details', 'the same charge id from another user');
+-- Changed: a charge id seen with other details was SP409 charge_id_conflict; now it is the
+-- outcome IDEMPOTENCY_CONFLICT, with a critical alert that commits with the answer.
+INSERT INTO paid SELECT 'conflict amount', * FROM api.complete_purchase(4001, pg_temp.payload('plain 30d'), 'charge-4001-30d', 'XTR', 251);
+INSERT INTO paid SELECT 'conflict user', * FROM api.complete_purchase(4002, pg_temp.payload('plain 30d'), 'charge-4001-30d', 'XTR', 250);
+SELECT results_eq(
+    $$ SELECT label, outcome, purchase_id, premium_until, referral_reward_id, referrer_user_id, replayed
+       FROM paid WHERE label LIKE 'conflict %' ORDER BY label $$,
+    $$ VALUES ('conflict amount', 'IDEMPOTENCY_CONFLICT', NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint, false),
+              ('conflict user', 'IDEMPOTENCY_CONFLICT', NULL, NULL, NULL, NULL, false) $$,
+    'the same charge id with another amount or from another user answers IDEMPOTENCY_CONFLICT');
+SELECT results_eq(
+    $$ SELECT (SELECT count(*) FROM billing.ledger), (SELECT count(*) FROM billing.payments) $$,
+    $$ SELECT ledger, payments FROM before_replay $$,
+    'a conflict books and records nothing');
+SELECT results_eq(
+    $$ SELECT event, severity, details->>'telegram_payment_charge_id', (details->>'total_amount')::bigint, state
+       FROM ops.alert_outbox WHERE event = 'payments.charge_id_conflict' $$,
+    $$ VALUES ('payments.charge_id_conflict', 'critical', 'charge-4001-30d', 251::bigint, 'pending') $$,
+    'it raises one critical payments.charge_id_conflict alert (the second is deduplicated by charge id)');
 
 -- MISMATCH: recorded, flagged, nothing booked.
 INSERT INTO paid SELECT 'mm amount', * FROM api.complete_purchase(4001, pg_temp.payload('plain 90d'), 'charge-mm-amount', 'XTR', 599);

@@ -1,6 +1,6 @@
 -- api.mark_purchase_refunded, api.rollback_refunded_promo and api.run_refund_promo_rollback.
 BEGIN;
-SELECT plan(56);
+SELECT plan(58);
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-06-01 00:00:00+00';
@@ -225,9 +225,17 @@ SELECT results_eq(
     'a new key for a revoked redemption is ALREADY_REVOKED');
 SELECT is((SELECT count(*) FROM ops.audit_log WHERE action = 'promo.redemption_revoked'), 1::bigint,
           'a replay and ALREADY_REVOKED audit nothing more');
-SELECT throws_ok(
-    $$ SELECT * FROM api.rollback_refunded_promo(pg_temp.pid('p4101-30d'), 'support:anna', 'rollback-p4105') $$,
-    'SP409', 'idempotency key reused', 'the same key for another purchase is refused');
+-- Changed: a key reused for another purchase was SP409 idempotency_conflict; now it is the
+-- outcome, as everywhere in the idempotency protocol.
+INSERT INTO rb SELECT 'conflict', * FROM api.rollback_refunded_promo(pg_temp.pid('p4101-30d'), 'support:anna', 'rollback-p4105');
+SELECT results_eq(
+    $$ SELECT outcome, purchase_id, promo_redemption_id, replayed FROM rb WHERE label = 'conflict' $$,
+    $$ VALUES ('IDEMPOTENCY_CONFLICT', NULL::bigint, NULL::bigint, false) $$,
+    'the same key for another purchase answers IDEMPOTENCY_CONFLICT');
+SELECT is((SELECT count(*) FROM promo.rollback_requests WHERE purchase_id = pg_temp.pid('p4101-30d')), 0::bigint,
+          'and records nothing: no request row');
+SELECT is((SELECT count(*) FROM ops.audit_log WHERE action = 'promo.rollback_requested'
+             AND target_id = pg_temp.pid('p4101-30d')::text), 0::bigint, 'no audit row');
 INSERT INTO rb SELECT 'no promo', * FROM api.rollback_refunded_promo(pg_temp.pid('p4101-30d'), 'support:anna', 'rollback-p4101');
 SELECT results_eq(
     $$ SELECT outcome, purchase_id, promo_redemption_id, replayed FROM rb WHERE label = 'no promo' $$,
@@ -257,8 +265,10 @@ SELECT throws_ok(
     $$ SELECT * FROM api.rollback_refunded_promo(pg_temp.pid('p4105-30d'), NULL, 'rollback-noactor') $$,
     'SP422', 'invalid argument p_actor', 'a missing actor is refused');
 SELECT results_eq(
-    $$ SELECT idempotency_key, purchase_id, actor, result->>'outcome' FROM promo.rollback_requests
-       WHERE idempotency_key <> 'rollback-p4101-90d' ORDER BY created_at, idempotency_key $$,
+    $$ SELECT q.idempotency_key::text, q.purchase_id, q.actor, k.result->>'outcome'
+       FROM promo.rollback_requests AS q
+       JOIN ops.idempotency_keys AS k ON k.scope = 'promo.rollback_refunded_promo' AND k.idempotency_key = q.idempotency_key
+       WHERE q.idempotency_key <> 'rollback-p4101-90d' ORDER BY q.created_at, q.idempotency_key $$,
     $$ VALUES ('rollback-p4101', pg_temp.pid('p4101-30d'), 'support:anna', 'NO_PROMO'),
               ('rollback-p4105', pg_temp.pid('p4105-30d'), 'support:anna', 'REVOKED'),
               ('rollback-p4105-b', pg_temp.pid('p4105-30d'), 'support:ben', 'ALREADY_REVOKED'),

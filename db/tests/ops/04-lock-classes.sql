@@ -1,13 +1,15 @@
 -- Advisory locks by class name (ops.lock_class): one list, distinct keys, no magic numbers.
 BEGIN;
-SELECT plan(4);
+SELECT plan(5);
 
 SELECT is(
-    (SELECT count(DISTINCT ops.lock_class(c)) FROM unnest(ARRAY['promo.redeem_key', 'billing.purchase_key',
-        'billing.charge', 'promo.rollback_key', 'referral.registration']) AS c),
-    5::bigint, 'the five lock classes have five different keys');
+    (SELECT count(DISTINCT ops.lock_class(c)) FROM unnest(ARRAY['ops.idempotency_key', 'promo.redeem_key',
+        'referral.registration']) AS c),
+    3::bigint, 'the three lock classes have three different keys');
 SELECT is(ops.lock_class('promo.redeem_key'), hashtext('starpass:promo.redeem_key'),
           'a class key is derived from its namespaced name');
+SELECT throws_ok($$ SELECT ops.lock_class('billing.charge') $$, 'SP500',
+                 'unknown lock class ''billing.charge''', 'the classes the idempotency protocol replaced are gone');
 SELECT throws_ok($$ SELECT ops.lock_class('promo.no_such_class') $$, 'SP500',
                  'unknown lock class ''promo.no_such_class''', 'an unknown class fails rather than lock nothing');
 SELECT is_empty($$
