@@ -16,7 +16,9 @@ DECLARE
     -- hash of the raw input (marked, so it can never equal a code's) when it did not normalize.
     v_request        text := coalesce(v_code, 'invalid:' || left(coalesce(p_code, ''), 256));
     v_request_hash   bytea := promo.hmac(v_request, v_pepper);
-    v_prior          promo.promo_attempts;
+    -- What a key binds: this user and this code (under either pepper during a rotation).
+    v_binding        bytea := ops.request_hash(jsonb_build_array(p_user_id, encode(v_request_hash, 'hex')));
+    v_binding_prev   bytea;
     v_campaign       promo.promo_codes;
     v_result         api.redeem_result;
     v_user_known     boolean;
@@ -31,35 +33,24 @@ BEGIN
     IF NOT core.is_user_id(p_user_id) THEN
         PERFORM core.check_user_id(p_user_id);
     END IF;
-    IF (p_idempotency_key ~ '^[A-Za-z0-9._:-]{8,128}$') IS NOT TRUE THEN
-        PERFORM ops.check_argument(false, 'p_idempotency_key',
-            'an idempotency key is 8 to 128 characters of A-Z a-z 0-9 . _ : -',
-            'Send one random key per logical request (e.g. a UUID) and reuse it only to retry.');
-    END IF;
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         PERFORM ops.require_read_committed('redeem_promo_code');
     END IF;
-    v_result.replayed := false;
+    IF v_pepper_prev IS NOT NULL THEN
+        v_binding_prev := ops.request_hash(jsonb_build_array(
+            p_user_id, encode(promo.hmac(v_request, v_pepper_prev), 'hex')));
+    END IF;
 
     -- Decide: each check either settles the outcome (EXIT decide) or passes to the next, in
     -- the documented order. Nothing is written here except the capacity slot's row lock.
     <<decide>>
     BEGIN
-        -- The first answer to a key is binding. Same-key requests queue on this lock.
-        PERFORM pg_catalog.pg_advisory_xact_lock(ops.lock_class('promo.redeem_key'),
-                                                 pg_catalog.hashtext(p_idempotency_key));
-        SELECT * INTO v_prior FROM promo.promo_attempts AS a
-        WHERE a.idempotency_key = p_idempotency_key AND a.binding;
-        IF FOUND THEN
-            IF v_prior.user_id = p_user_id
-               AND v_prior.request_hash IN (v_request_hash, promo.hmac(v_request, v_pepper_prev)) THEN
-                v_result := jsonb_populate_record(NULL::api.redeem_result, v_prior.result);
-                v_result.replayed := true;
-            ELSE
-                v_result.outcome := 'IDEMPOTENCY_CONFLICT';
-            END IF;
-            EXIT decide;
-        END IF;
+        -- The first answer to a key is binding (a replay, or IDEMPOTENCY_CONFLICT for another
+        -- user or code); same-key requests queue on the key's lock (the malformed key: SP422).
+        v_result := ops.idempotent_answer(NULL::api.redeem_result,
+            ops.find_idempotent('promo.redeem', p_idempotency_key, v_binding, v_binding_prev));
+        EXIT decide WHEN v_result.outcome IS NOT NULL;
+        v_result.replayed := false;
 
         -- Throttle, under the user's lock: a blocked user learns nothing about the code. One
         -- read of the user's row says both that it exists and whether the throttle blocks.
@@ -137,12 +128,17 @@ BEGIN
         v_result.outcome := promo.campaign_refusal(v_campaign, v_now);
     END decide;
 
-    -- Record, once: the booking when the decision took a unit, then the attempt.
+    -- Record, once: the booking when the decision took a unit, the attempt (which may block
+    -- the user), then the first answer to the key.
     IF v_result.outcome IS NULL THEN
         v_result := promo.book_redemption(v_result, p_user_id, v_slot_no, v_now);
     END IF;
-    RETURN promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now,
-                                v_attributed_to);
+    v_result := promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now,
+                                     v_attributed_to);
+    IF NOT v_result.replayed AND v_result.outcome NOT IN ('THROTTLED', 'IDEMPOTENCY_CONFLICT') THEN
+        PERFORM ops.save_idempotent('promo.redeem', p_idempotency_key, v_binding, to_jsonb(v_result));
+    END IF;
+    RETURN v_result;
 END
 $$;
 COMMENT ON FUNCTION api.redeem_promo_code(bigint, text, text) IS

@@ -43,16 +43,12 @@ BEGIN
     END IF;
 
     INSERT INTO promo.promo_attempts (user_id, idempotency_key, request_hash, outcome, promo_code_id,
-                                      promo_redemption_id, replayed, counted, result, created_at)
+                                      promo_redemption_id, replayed, counted, created_at)
     -- promo_code_id: the campaign of the code, or for a NOT_FOUND guess the campaign whose public
     -- prefix it starts with (for the guard; never returned to the caller).
     VALUES (p_user_id, p_idempotency_key, p_request_hash, v_result.outcome,
             coalesce(v_result.promo_code_id, p_attributed_to),
-            v_result.promo_redemption_id, v_result.replayed, v_counted,
-            CASE WHEN NOT v_result.replayed
-                      AND v_result.outcome NOT IN ('THROTTLED', 'IDEMPOTENCY_CONFLICT')
-                 THEN to_jsonb(v_result) END,
-            p_now);
+            v_result.promo_redemption_id, v_result.replayed, v_counted, p_now);
     RETURN v_result;
 END
 $$;

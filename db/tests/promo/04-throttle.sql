@@ -54,8 +54,10 @@ SELECT results_eq(
                NULL::timestamptz, false) $$,
     'a blocked user is THROTTLED even with a valid code, and learns nothing about it');
 SELECT results_eq(
-    $$ SELECT outcome, counted, binding, result IS NULL FROM promo.promo_attempts
-       WHERE idempotency_key = 'key-4101-valid' $$,
+    $$ SELECT outcome, counted, binding,
+              NOT EXISTS (SELECT FROM ops.idempotency_keys AS k
+                          WHERE k.scope = 'promo.redeem' AND k.idempotency_key = 'key-4101-valid')
+       FROM promo.promo_attempts WHERE idempotency_key = 'key-4101-valid' $$,
     $$ VALUES ('THROTTLED', false, false, true) $$,
     'the THROTTLED attempt is logged, not counted and not binding');
 SELECT results_eq(
