@@ -51,6 +51,7 @@ pytest: setup
 bench: setup
 	@$(PYTHON) -m bench.foundation
 	@$(PYTHON) -m bench.promo
+	@$(PYTHON) -m bench.redeem_path
 	@$(PYTHON) -m bench.create
 	@$(PYTHON) -m bench.jobs
 	@$(PYTHON) -m bench.http

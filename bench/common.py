@@ -21,9 +21,12 @@ from tests.harness import ScratchDatabase, create_database, throwaway_cluster
 PEPPER = "bench-pepper-0123456789abcdef-0123456789abcdef"
 
 
-def start_durable(prefix: str) -> tuple[Cluster, ScratchDatabase]:
-    """The caller destroys the cluster when done (`cluster.destroy()` in a `finally`)."""
-    cluster = throwaway_cluster(Settings(_env_file=None), durable=True)
+def start_durable(
+    prefix: str, extra_config: dict[str, str] | None = None
+) -> tuple[Cluster, ScratchDatabase]:
+    """The caller destroys the cluster when done (`cluster.destroy()` in a `finally`);
+    `extra_config` adds server settings (bench/redeem_path.py preloads pg_stat_statements)."""
+    cluster = throwaway_cluster(Settings(_env_file=None), durable=True, extra_config=extra_config)
     try:
         cluster.init()
         cluster.start()

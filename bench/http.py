@@ -1,5 +1,12 @@
 """HTTP redemptions/s at 32 concurrent connections on distinct codes against the direct SQL
-figure from the same run (target ratio >= 0.5), HTTP p99 latency, and the server's peak RSS."""
+figure from the same run (target ratio >= 0.5), HTTP p99 latency, and the server's peak RSS.
+
+Both paths run in the same cluster, one after the other, from the same Python process (one
+event loop): first HTTP (aiohttp client -> `starpass serve` -> its pool of 32), then 32 async
+psycopg connections calling api.redeem_promo_code directly. The SQL figure is therefore bounded
+by a Python client too (it is lower than bench/promo.py's pgbench `distinct` row); the ratio
+compares the two paths under the same client. A missed target is reported, not failed.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +28,7 @@ SECONDS = float(os.environ.get("STARPASS_BENCH_SECONDS", "10"))
 CODES = 120_000
 TOKEN = "b" * 40
 PORT = 18080
+HTTP_SQL_TARGET = 0.5
 
 
 def prepare(admin_url: str, codes: int = CODES) -> None:
@@ -139,7 +147,11 @@ def main() -> int:
     print(
         f"| direct SQL api.redeem_promo_code | {figures['sql_rate']:,.0f} | - | {figures['sql_p99']:.2f} |"
     )
-    print(f"\nHTTP / SQL: {ratio:.2f} (target >= 0.5); server peak RSS: {peak_rss / 1024:.0f} MiB")
+    verdict = "MET" if ratio >= HTTP_SQL_TARGET else "MISSED"
+    print(
+        f"\nHTTP / SQL (same run, same client): {ratio:.2f} (target >= {HTTP_SQL_TARGET}: {verdict});"
+        f" server peak RSS: {peak_rss / 1024:.0f} MiB"
+    )
     return 0
 
 

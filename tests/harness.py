@@ -51,14 +51,18 @@ class ScratchDatabase:
         return self.role_urls[JOBS_ROLE]
 
 
-def throwaway_cluster(settings: Settings, durable: bool = False) -> Cluster:
-    """A private cluster in a temporary directory; fsync off unless `durable` (benchmarks)."""
+def throwaway_cluster(
+    settings: Settings, durable: bool = False, extra_config: dict[str, str] | None = None
+) -> Cluster:
+    """A private cluster in a temporary directory; fsync off unless `durable` (benchmarks);
+    `extra_config` adds or overrides server settings."""
     return Cluster(
         base_dir=Path(tempfile.mkdtemp(prefix="starpass-test-")),
         port=5432,  # only names the socket file: the socket directory is private to this cluster
         bindir=settings.starpass_pg_bindir,
         listen_tcp=False,
         durable=durable,
+        extra_config=dict(extra_config or {}),
     )
 
 

@@ -16,7 +16,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -54,6 +54,8 @@ class Cluster:
     bindir: Path
     listen_tcp: bool = True
     durable: bool = True
+    # Server settings over the defaults below (e.g. a benchmark's shared_preload_libraries).
+    extra_config: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def for_project(cls, settings: Settings) -> Cluster:
@@ -238,6 +240,7 @@ class Cluster:
         }
         if not self.durable:
             lines.update({"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"})
+        lines.update(self.extra_config)
         body = "".join(f"{key} = {value}\n" for key, value in lines.items())
         return (
             "# Written by `starpass db up` on every start; edit app/db/cluster.py instead.\n" + body
