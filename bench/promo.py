@@ -59,10 +59,8 @@ BEGIN
     INSERT INTO core.users (user_id, created_at, updated_at, last_seen_at)
     VALUES (p_user_id, v_now, v_now, v_now)
     ON CONFLICT (user_id) DO NOTHING;
-    -- 2. The capacity slot's counter (single-use codes have slot 0 only).
-    UPDATE promo.capacity_slots AS s SET used = s.used + 1
-    WHERE s.promo_code_id = p_promo_code_id AND s.slot_no = 0;
-    -- 3. The redemption.
+    -- 2. The redemption, and 3. by its trigger (promo.book_capacity) the capacity slot's
+    -- counter (single-use codes have slot 0 only).
     INSERT INTO promo.promo_redemptions (promo_code_id, slot_no, user_id, kind, status, created_at)
     VALUES (p_promo_code_id, 0, p_user_id, 'PREMIUM_GRANT', 'APPLIED', v_now)
     RETURNING promo_redemption_id INTO v_result.promo_redemption_id;
@@ -83,16 +81,19 @@ BEGIN
             p_grant_days, v_before, v_result.premium_until, 'promo', v_now);
     UPDATE billing.entitlements AS e SET premium_until = v_result.premium_until, updated_at = v_now
     WHERE e.user_id = p_user_id;
-    -- 7. promo.record_attempt: the binding attempt, holding the answer for its key.
+    -- 7. promo.record_attempt: the attempt, 8. ops.save_idempotent: the key's binding.
     v_result.outcome := 'APPLIED';
     v_result.promo_code_id := p_promo_code_id;
     v_result.kind := 'PREMIUM_GRANT';
     v_result.grant_days := p_grant_days;
     v_result.replayed := false;
     INSERT INTO promo.promo_attempts (user_id, idempotency_key, request_hash, outcome, promo_code_id,
-                                      promo_redemption_id, replayed, counted, result, created_at)
+                                      promo_redemption_id, replayed, counted, created_at)
     VALUES (p_user_id, p_idempotency_key, sha256(convert_to(p_idempotency_key, 'UTF8')), 'APPLIED',
-            p_promo_code_id, v_result.promo_redemption_id, false, false, to_jsonb(v_result), v_now);
+            p_promo_code_id, v_result.promo_redemption_id, false, false, v_now);
+    INSERT INTO ops.idempotency_keys (scope, idempotency_key, request_hash, result, created_at)
+    VALUES ('promo.redeem', p_idempotency_key, sha256(convert_to(p_idempotency_key, 'UTF8')),
+            to_jsonb(v_result), v_now);
     RETURN v_result.promo_redemption_id;
 END
 $$;

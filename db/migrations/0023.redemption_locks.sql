@@ -16,14 +16,19 @@ COMMENT ON TYPE billing.ledger_kind IS
     'A ledger entry kind: the type of object that causes it and the sign each delta may have (1 credit, -1 debit, 0 never, NULL either).';
 DROP TABLE billing.ledger_kinds;
 
--- 2. The redemption reads the user once: that the row exists and whether the throttle blocks
---    them. core.users.promo_blocked_until mirrors promo.user_throttle.blocked_until (the state
---    of record), kept by trigger; every writer of the throttle holds the user's lock.
-ALTER TABLE core.users ADD COLUMN promo_blocked_until timestamptz;
+-- 2. The redemption reads the user once: that the row exists, whether the throttle blocks them
+--    and where their failure count starts. core.users mirrors those two columns of
+--    promo.user_throttle (the state of record), kept by trigger; every writer of the throttle
+--    holds the user's lock.
+ALTER TABLE core.users ADD COLUMN promo_blocked_until timestamptz,
+                       ADD COLUMN promo_counting_after_attempt_id bigint;
 COMMENT ON COLUMN core.users.promo_blocked_until IS
     'Mirror of promo.user_throttle.blocked_until (trigger promo.mirror_throttle), so a redemption reads one row for the user.';
-UPDATE core.users AS u SET promo_blocked_until = t.blocked_until
-FROM promo.user_throttle AS t WHERE t.user_id = u.user_id AND t.blocked_until IS NOT NULL;
+COMMENT ON COLUMN core.users.promo_counting_after_attempt_id IS
+    'Mirror of promo.user_throttle.counting_after_attempt_id (trigger promo.mirror_throttle).';
+UPDATE core.users AS u
+SET promo_blocked_until = t.blocked_until, promo_counting_after_attempt_id = t.counting_after_attempt_id
+FROM promo.user_throttle AS t WHERE t.user_id = u.user_id;
 
 CREATE FUNCTION promo.mirror_throttle() RETURNS trigger
 LANGUAGE plpgsql
@@ -31,37 +36,50 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        UPDATE core.users AS u SET promo_blocked_until = NULL WHERE u.user_id = OLD.user_id;
+        UPDATE core.users AS u SET promo_blocked_until = NULL, promo_counting_after_attempt_id = NULL
+        WHERE u.user_id = OLD.user_id;
     ELSE
-        UPDATE core.users AS u SET promo_blocked_until = NEW.blocked_until
-        WHERE u.user_id = NEW.user_id AND u.promo_blocked_until IS DISTINCT FROM NEW.blocked_until;
+        UPDATE core.users AS u
+        SET promo_blocked_until = NEW.blocked_until,
+            promo_counting_after_attempt_id = NEW.counting_after_attempt_id
+        WHERE u.user_id = NEW.user_id
+          AND (u.promo_blocked_until, u.promo_counting_after_attempt_id)
+              IS DISTINCT FROM (NEW.blocked_until, NEW.counting_after_attempt_id);
     END IF;
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION promo.mirror_throttle() IS
-    'Trigger: copies promo.user_throttle.blocked_until to core.users.promo_blocked_until.';
+    'Trigger: copies promo.user_throttle.blocked_until and counting_after_attempt_id to core.users.';
 CREATE TRIGGER user_throttle_mirror
-    AFTER INSERT OR UPDATE OF blocked_until OR DELETE ON promo.user_throttle
+    AFTER INSERT OR UPDATE OF blocked_until, counting_after_attempt_id OR DELETE ON promo.user_throttle
     FOR EACH ROW EXECUTE FUNCTION promo.mirror_throttle();
 
--- 3. Attempts and redemptions draw their ids from one sequence (one relation lock instead of
---    two). Ids stay unique per table; only the gaps change.
-CREATE SEQUENCE promo.event_ids AS bigint;
-COMMENT ON SEQUENCE promo.event_ids IS
-    'Ids of promo.promo_attempts and promo.promo_redemptions (one sequence: one relation lock per redemption).';
+-- 3. The rows a redemption writes draw their ids from one sequence (one relation lock instead
+--    of three): attempts, redemptions and ledger entries. Ids stay unique and increasing per
+--    table; only the gaps change.
+CREATE SEQUENCE ops.row_ids AS bigint;
+COMMENT ON SEQUENCE ops.row_ids IS
+    'Ids of promo.promo_attempts, promo.promo_redemptions and billing.ledger (one sequence: one relation lock per redemption).';
 DO $$ BEGIN
-    PERFORM pg_catalog.setval('promo.event_ids', greatest(
+    PERFORM pg_catalog.setval('ops.row_ids', greatest(
         (SELECT max(attempt_id) FROM promo.promo_attempts),
-        (SELECT max(promo_redemption_id) FROM promo.promo_redemptions), 1));
+        (SELECT max(promo_redemption_id) FROM promo.promo_redemptions),
+        (SELECT max(ledger_id) FROM billing.ledger), 1));
 END $$;
 ALTER TABLE promo.promo_attempts ALTER COLUMN attempt_id DROP IDENTITY;
-ALTER TABLE promo.promo_attempts ALTER COLUMN attempt_id SET DEFAULT nextval('promo.event_ids');
+ALTER TABLE promo.promo_attempts ALTER COLUMN attempt_id SET DEFAULT nextval('ops.row_ids');
 ALTER TABLE promo.promo_redemptions ALTER COLUMN promo_redemption_id DROP IDENTITY;
-ALTER TABLE promo.promo_redemptions ALTER COLUMN promo_redemption_id SET DEFAULT nextval('promo.event_ids');
-ALTER SEQUENCE promo.event_ids OWNED BY promo.promo_attempts.attempt_id;
+ALTER TABLE promo.promo_redemptions ALTER COLUMN promo_redemption_id SET DEFAULT nextval('ops.row_ids');
+ALTER TABLE billing.ledger ALTER COLUMN ledger_id DROP IDENTITY;
+ALTER TABLE billing.ledger ALTER COLUMN ledger_id SET DEFAULT nextval('ops.row_ids');
 
--- 4. The test clock is read only where a database enables it (tests set
+-- 4. One index fewer per redemption insert: a campaign's stale reservations are found through
+--    promo_redemptions_reserved_until_idx (all stale holds, which the expiry job keeps few).
+--    While an INSERT runs, its indexes count against the 16 fast-path slots too.
+DROP INDEX promo.promo_redemptions_reserved_idx;
+
+-- 5. The test clock is read only where a database enables it (tests set
 --    starpass.test_clock = on for their databases): in production ops.now() is now() and
 --    touches no table.
 CREATE FUNCTION ops.guard_test_clock() RETURNS trigger

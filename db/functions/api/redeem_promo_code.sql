@@ -124,7 +124,8 @@ BEGIN
         END IF;
         -- Re-read the status once the slot is held: a pause that committed while this call
         -- waited for capacity is seen here (status changes write the campaign row only).
-        SELECT * INTO v_campaign FROM promo.promo_codes AS c WHERE c.promo_code_id = v_campaign.promo_code_id;
+        -- Read by the code's hash, as above: no other index of the table joins the locks taken.
+        SELECT * INTO v_campaign FROM promo.promo_codes AS c WHERE c.code_hash = v_campaign.code_hash;
         v_result.outcome := promo.campaign_refusal(v_campaign, v_now);
     END decide;
 

@@ -1,6 +1,8 @@
 CREATE OR REPLACE FUNCTION promo.campaign_by_prefix(p_code text)
 RETURNS bigint
 LANGUAGE plpgsql STABLE
+-- A custom plan per call would plan (and lock) every index of promo.promo_codes on each guess.
+SET plan_cache_mode = force_generic_plan
 AS $$
 BEGIN
     -- The campaign whose public prefix the (normalized) input starts with: the longest prefix,

@@ -20,8 +20,9 @@ BEGIN
     v_result.replayed := coalesce(v_result.replayed, false);
     IF v_counted THEN
         PERFORM promo.lock_user(p_user_id);
-        SELECT t.counting_after_attempt_id, t.blocked_until INTO v_after, v_blocked
-        FROM promo.user_throttle AS t WHERE t.user_id = p_user_id;
+        -- The user's row mirrors the throttle state (promo.mirror_throttle): no other relation.
+        SELECT u.promo_counting_after_attempt_id, u.promo_blocked_until INTO v_after, v_blocked
+        FROM core.users AS u WHERE u.user_id = p_user_id;
         -- Nothing a blocked user does counts or extends the block.
         v_counted := NOT coalesce(v_blocked > p_now, false);
     END IF;
