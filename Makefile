@@ -48,7 +48,8 @@ pgtap: setup
 pytest: setup
 	@$(VENV)/bin/pytest
 
-bench: setup
+bench:
+	@scripts/setup.sh --bench
 	@$(PYTHON) -m bench.foundation
 	@$(PYTHON) -m bench.promo
 	@$(PYTHON) -m bench.redeem_path

@@ -167,8 +167,9 @@ class Settings(BaseSettings):
         return tokens
 
     @property
-    def api_tokens(self) -> list[ApiToken]:
-        return self.parse_tokens(self.internal_api_tokens_json)
+    def api_tokens(self) -> tuple[ApiToken, ...]:
+        # Read on every request: parsed once per distinct value, not per call.
+        return _parsed_tokens(self.internal_api_tokens_json)
 
 
 def _errors(exc: ValidationError) -> list[tuple[tuple[str, ...], str]]:
@@ -199,3 +200,8 @@ def describe_settings_error(exc: ValidationError) -> list[str]:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+@lru_cache(maxsize=4)
+def _parsed_tokens(raw: str) -> tuple[ApiToken, ...]:
+    return tuple(Settings.parse_tokens(raw))

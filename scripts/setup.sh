@@ -9,6 +9,11 @@ APT_PACKAGES=(postgresql-15 postgresql-15-cron postgresql-15-pgtap pgtap python3
 PYTHON=${PYTHON:-python3}
 
 missing=()
+# `make bench` (scripts/setup.sh --bench) also drives HTTP with wrk.
+if [ "${1:-}" = "--bench" ]; then
+  APT_PACKAGES+=(wrk)
+  command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+fi
 [ -x "$PG_BIN/initdb" ] || missing+=(postgresql-15)
 [ -f /usr/share/postgresql/15/extension/pg_cron.control ] || missing+=(postgresql-15-cron)
 [ -f /usr/share/postgresql/15/extension/pgtap.control ] || missing+=(postgresql-15-pgtap)

@@ -156,7 +156,9 @@ def test_every_statement_reads_through_an_index(
         notices.clear()
         assert call() == PATHS[path]
     plans = [json.loads(text[text.index("{") :]) for text in notices if "plan:" in text]
-    assert len(plans) >= 5, f"auto_explain sent {len(plans)} plans: {notices}"
+    # The top-level call and the nested statements of even the shortest path (a replay: the
+    # key's lock, its lookup, the attempt) must all arrive, or the check below checks nothing.
+    assert len(plans) >= 4, f"auto_explain sent {len(plans)} plans: {notices}"
     seq_scans = []
     tables_read = set()
     for explained in plans:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from typing import Any
 
 import psycopg
@@ -22,8 +23,27 @@ PROBE_TIMEOUT_SECONDS = 2
 PROBE_TTL_SECONDS = 1.0
 
 
+# A connection back in the pool within this time is handed out again unchecked.
+IDLE_CHECK_SECONDS = 5.0
+_returned_at: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], float] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
     timestamps.register(conn)
+
+
+async def _note_return(conn: psycopg.AsyncConnection[Any]) -> None:
+    _returned_at[conn] = time.monotonic()
+
+
+async def _check_if_idle(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Check (an empty query) only a connection that sat idle: one that served a request a
+    moment ago was healthy then, and a check per request would double a busy pool's round
+    trips. One left idle across a server restart is still found broken and replaced."""
+    if time.monotonic() - _returned_at.get(conn, float("-inf")) >= IDLE_CHECK_SECONDS:
+        await AsyncConnectionPool.check_connection(conn)
 
 
 def connection_kwargs(settings: Settings, application_name: str = APP_ROLE) -> dict[str, object]:
@@ -48,8 +68,9 @@ def create_pool(
         min_size=sizes[0],
         max_size=sizes[1],
         kwargs=connection_kwargs(settings, role),
-        check=AsyncConnectionPool.check_connection,
+        check=_check_if_idle,
         configure=_configure,
+        reset=_note_return,
         # A request waits this long for a connection (PoolTimeout), and no more than
         # max_waiting requests wait at once (TooManyRequests): excess load is shed fast.
         timeout=settings.starpass_db_pool_timeout_seconds,

@@ -39,22 +39,27 @@ BEGIN
             format('%s does not allow %s days', p_kind, p_premium_days), NULL);
     END IF;
 
-    IF NOT EXISTS (SELECT FROM core.users WHERE user_id = p_user_id) THEN
-        RAISE EXCEPTION USING ERRCODE = 'SP404', CONSTRAINT = 'user_not_found', MESSAGE = 'user not found',
-            DETAIL = format('no user with id %s', p_user_id),
-            HINT = 'The user must exist (api.touch_user) before anything is booked for them.';
-    END IF;
-
-    -- The entitlement row is the per-user lock that orders all of a user's ledger entries: a
-    -- row this call inserts is ours already; an existing one is locked.
-    INSERT INTO billing.entitlements AS e (user_id, premium_until, updated_at)
-    VALUES (p_user_id, NULL, v_now)
-    ON CONFLICT (user_id) DO NOTHING
-    RETURNING e.premium_until INTO v_before;
+    -- The entitlement row is the per-user lock that orders all of a user's ledger entries: an
+    -- existing one is locked; a missing one is inserted (then it is ours already), once the user
+    -- is known to exist (an entitlement row implies it).
+    SELECT e.premium_until INTO v_before
+    FROM billing.entitlements AS e WHERE e.user_id = p_user_id
+    FOR UPDATE;
     IF NOT FOUND THEN
-        SELECT e.premium_until INTO v_before
-        FROM billing.entitlements AS e WHERE e.user_id = p_user_id
-        FOR UPDATE;
+        IF NOT EXISTS (SELECT FROM core.users WHERE user_id = p_user_id) THEN
+            RAISE EXCEPTION USING ERRCODE = 'SP404', CONSTRAINT = 'user_not_found', MESSAGE = 'user not found',
+                DETAIL = format('no user with id %s', p_user_id),
+                HINT = 'The user must exist (api.touch_user) before anything is booked for them.';
+        END IF;
+        INSERT INTO billing.entitlements AS e (user_id, premium_until, updated_at)
+        VALUES (p_user_id, NULL, v_now)
+        ON CONFLICT (user_id) DO NOTHING
+        RETURNING e.premium_until INTO v_before;
+        IF NOT FOUND THEN  -- a concurrent first booking inserted it: wait for it and lock it
+            SELECT e.premium_until INTO v_before
+            FROM billing.entitlements AS e WHERE e.user_id = p_user_id
+            FOR UPDATE;
+        END IF;
     END IF;
 
     IF p_premium_days < 0 AND v_before IS NULL THEN

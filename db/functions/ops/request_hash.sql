@@ -1,6 +1,6 @@
 CREATE OR REPLACE FUNCTION ops.request_hash(p_arguments jsonb)
 RETURNS bytea
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     -- jsonb's text form is canonical (one spelling per value, strings quoted and escaped), so an
     -- array of the arguments hashes the same exactly when the arguments are equal.

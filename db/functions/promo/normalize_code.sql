@@ -8,6 +8,9 @@ BEGIN
     IF p_code IS NULL OR char_length(p_code) > 256 THEN
         RETURN NULL;  -- longer input cannot be a code; do not spend time normalizing it
     END IF;
+    IF p_code ~ '^[A-Z0-9]{1,64}$' THEN
+        RETURN p_code;  -- already canonical (NFKC leaves ASCII letters and digits alone)
+    END IF;
     -- NFKC folds full-width letters and odd spaces; then every space, hyphen and dash goes
     -- (including those a phone keyboard inserts: U+2010-2015, U+2212, soft hyphen, zero-width
     -- spaces); uppercase under the C collation touches only ASCII, so the result is locale-free.

@@ -7,16 +7,31 @@ DECLARE
     v_stale    record;
     v_wait     double precision := 0.0005;
     v_waited   double precision := 0;
+    -- promo.capacity_slots (64 by default) bounds a campaign's slots; a start past the last slot
+    -- of a smaller campaign wraps to its first.
+    v_start    smallint := floor(random() * 64)::smallint;
 BEGIN
     -- Nothing here ever blocks on a slot: a row that fails its re-check after FOR UPDATE stays
     -- locked until commit, so blocking waits on slots can deadlock. Slots are taken with SKIP
     -- LOCKED; while every slot with room is held by a redemption in flight, we back off briefly.
     LOOP
-        -- 1. A slot with room that nobody holds: concurrent redemptions spread over the slots.
+        -- 1. A slot with room that nobody holds, from a random slot on (wrapping around), so
+        --    concurrent redemptions spread over the slots and each reads only a few of them.
         SELECT s.slot_no INTO v_slot_no
         FROM promo.capacity_slots AS s
-        WHERE s.promo_code_id = p_promo_code_id AND (s.capacity IS NULL OR s.used + s.held < s.capacity)
-        ORDER BY random()
+        WHERE s.promo_code_id = p_promo_code_id AND s.slot_no >= v_start
+          AND (s.capacity IS NULL OR s.used + s.held < s.capacity)
+        ORDER BY s.slot_no
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED;
+        IF FOUND THEN
+            RETURN v_slot_no;
+        END IF;
+        SELECT s.slot_no INTO v_slot_no
+        FROM promo.capacity_slots AS s
+        WHERE s.promo_code_id = p_promo_code_id AND s.slot_no < v_start
+          AND (s.capacity IS NULL OR s.used + s.held < s.capacity)
+        ORDER BY s.slot_no
         LIMIT 1
         FOR UPDATE SKIP LOCKED;
         IF FOUND THEN
