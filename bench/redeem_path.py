@@ -12,10 +12,11 @@ switched to generic plans), per path:
   CPU        the backend's user + system CPU per call (/proc/<pid>/stat, CPU_CALLS calls, one
              commit each) and the top-level call's mean execution time in pg_stat_statements
              (`track = top` for that phase, so counting nested statements costs nothing)
-Planner: SESSION_SETTINGS (`enable_seqscan = off`), so the plans are those of a production-sized
-database (index scans) although the benchmark's tables are small, and `jit = off`, since a
-statement that must still scan (ops.clock) then costs more than jit_above_cost and would be
-compiled on every call (about 38 ms); tests/test_redeem_path.py plans the same way.
+Session: SESSION_SETTINGS (`enable_seqscan = off`), so the plans are those of a
+production-sized database (index scans) although the benchmark's tables are small; `jit = off`,
+since a statement forced off a sequential scan then costs more than jit_above_cost and would be
+compiled on every call (about 38 ms); and the test clock off, as in production.
+tests/test_redeem_path.py runs the same way.
 Prints Markdown tables; exits non-zero when a call does not answer its path's outcome or an
 invariant is broken.
 """

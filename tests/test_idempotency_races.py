@@ -45,6 +45,20 @@ def _invoice(conn: Conn, user: int) -> dict[str, object]:
     )
 
 
+def _complete(
+    conn: Conn, user: int, invoice: dict[str, object], charge: str, amount: object
+) -> dict[str, object]:
+    """The successful_payment for `invoice` with this charge id and amount (in Stars)."""
+    return _row(
+        conn,
+        "SELECT * FROM api.complete_purchase(%s, %s, %s, 'XTR', %s)",
+        user,
+        invoice["invoice_payload"],
+        charge,
+        amount,
+    )
+
+
 def _without_replayed(row: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in row.items() if k != "replayed"}
 
@@ -82,14 +96,7 @@ def test_32_completions_with_one_charge_id_settle_once(
     rows = run_together(
         database.app_url,
         WORKERS,
-        lambda conn, i: _row(
-            conn,
-            "SELECT * FROM api.complete_purchase(%s, %s, %s, 'XTR', %s)",
-            user,
-            invoice["invoice_payload"],
-            charge,
-            invoice["price_stars"],
-        ),
+        lambda conn, i: _complete(conn, user, invoice, charge, invoice["price_stars"]),
     )
     assert Counter((r["outcome"], r["replayed"]) for r in rows) == {
         ("PAID", False): 1,
@@ -146,14 +153,7 @@ def test_32_completions_of_one_charge_id_with_different_amounts_settle_once(
     rows = run_together(
         database.app_url,
         WORKERS,
-        lambda conn, i: _row(
-            conn,
-            "SELECT * FROM api.complete_purchase(%s, %s, %s, 'XTR', %s)",
-            user,
-            invoice["invoice_payload"],
-            charge,
-            price - i,
-        ),
+        lambda conn, i: _complete(conn, user, invoice, charge, price - i),
     )
     outcomes = Counter(str(r["outcome"]) for r in rows)
     assert outcomes["IDEMPOTENCY_CONFLICT"] == WORKERS - 1

@@ -7,6 +7,7 @@ probe behind `/readyz`, which has a connection of its own."""
 from __future__ import annotations
 
 import asyncio
+import select
 import time
 import weakref
 from typing import Any
@@ -38,11 +39,23 @@ async def _note_return(conn: psycopg.AsyncConnection[Any]) -> None:
     _returned_at[conn] = time.monotonic()
 
 
+def _server_spoke(conn: psycopg.AsyncConnection[Any]) -> bool:
+    """Whether an idle connection has input waiting: the server said something unasked (it
+    terminated the session, or closed the socket). Asks the socket, not the server."""
+    try:
+        ready, _, _ = select.select([conn.pgconn.socket], [], [], 0)
+    except (OSError, ValueError, psycopg.OperationalError):
+        return True
+    return bool(ready)
+
+
 async def _check_if_idle(conn: psycopg.AsyncConnection[Any]) -> None:
-    """Check (an empty query) only a connection that sat idle: one that served a request a
-    moment ago was healthy then, and a check per request would double a busy pool's round
-    trips. One left idle across a server restart is still found broken and replaced."""
-    if time.monotonic() - _returned_at.get(conn, float("-inf")) >= IDLE_CHECK_SECONDS:
+    """Check (an empty query) a connection that sat idle, or that the server has spoken to
+    since (a restart terminates every session): a check per request would double a busy
+    pool's round trips, and a connection that served a request a moment ago and has heard
+    nothing since was healthy then. A broken one fails the check and is replaced."""
+    idle = time.monotonic() - _returned_at.get(conn, float("-inf"))
+    if conn.closed or idle >= IDLE_CHECK_SECONDS or _server_spoke(conn):
         await AsyncConnectionPool.check_connection(conn)
 
 

@@ -79,7 +79,11 @@ ALTER TABLE billing.ledger ALTER COLUMN ledger_id SET DEFAULT nextval('ops.row_i
 --    While an INSERT runs, its indexes count against the 16 fast-path slots too.
 DROP INDEX promo.promo_redemptions_reserved_idx;
 
--- 5. The test clock is read only where a database enables it (tests set
+-- 5. promo.take_capacity starts its slot probe at a random slot of the campaign's (it takes
+--    max_uses, which bounds the slot count): the old signature goes.
+DROP FUNCTION IF EXISTS promo.take_capacity(bigint, timestamptz);
+
+-- 6. The test clock is read only where a database enables it (tests set
 --    starpass.test_clock = on for their databases): in production ops.now() is now() and
 --    touches no table.
 CREATE FUNCTION ops.guard_test_clock() RETURNS trigger

@@ -117,7 +117,7 @@ BEGIN
             EXIT decide;
         END IF;
 
-        v_slot_no := promo.take_capacity(v_campaign.promo_code_id, v_now);
+        v_slot_no := promo.take_capacity(v_campaign.promo_code_id, v_now, v_campaign.max_uses);
         IF v_slot_no IS NULL THEN
             v_result.outcome := 'DEPLETED';
             EXIT decide;

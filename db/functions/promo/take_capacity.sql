@@ -1,4 +1,5 @@
-CREATE OR REPLACE FUNCTION promo.take_capacity(p_promo_code_id bigint, p_now timestamptz)
+CREATE OR REPLACE FUNCTION promo.take_capacity(p_promo_code_id bigint, p_now timestamptz,
+                                               p_max_uses integer DEFAULT NULL)
 RETURNS smallint
 LANGUAGE plpgsql VOLATILE
 AS $$
@@ -7,36 +8,35 @@ DECLARE
     v_stale    record;
     v_wait     double precision := 0.0005;
     v_waited   double precision := 0;
-    -- promo.capacity_slots (64 by default) bounds a campaign's slots; a start past the last slot
-    -- of a smaller campaign wraps to its first.
-    v_start    smallint := floor(random() * 64)::smallint;
+    -- A campaign has min(promo.capacity_slots (64 by default), max_uses) slots: the start lies
+    -- among them (a start past the last slot, with another setting, wraps to the first).
+    v_start    smallint := floor(random() * least(64, coalesce(p_max_uses, 64)))::smallint;
+    v_low      smallint;
+    v_high     smallint;
 BEGIN
     -- Nothing here ever blocks on a slot: a row that fails its re-check after FOR UPDATE stays
     -- locked until commit, so blocking waits on slots can deadlock. Slots are taken with SKIP
     -- LOCKED; while every slot with room is held by a redemption in flight, we back off briefly.
     LOOP
-        -- 1. A slot with room that nobody holds, from a random slot on (wrapping around), so
-        --    concurrent redemptions spread over the slots and each reads only a few of them.
-        SELECT s.slot_no INTO v_slot_no
-        FROM promo.capacity_slots AS s
-        WHERE s.promo_code_id = p_promo_code_id AND s.slot_no >= v_start
-          AND (s.capacity IS NULL OR s.used + s.held < s.capacity)
-        ORDER BY s.slot_no
-        LIMIT 1
-        FOR UPDATE SKIP LOCKED;
-        IF FOUND THEN
-            RETURN v_slot_no;
-        END IF;
-        SELECT s.slot_no INTO v_slot_no
-        FROM promo.capacity_slots AS s
-        WHERE s.promo_code_id = p_promo_code_id AND s.slot_no < v_start
-          AND (s.capacity IS NULL OR s.used + s.held < s.capacity)
-        ORDER BY s.slot_no
-        LIMIT 1
-        FOR UPDATE SKIP LOCKED;
-        IF FOUND THEN
-            RETURN v_slot_no;
-        END IF;
+        -- 1. A slot with room that nobody holds, from a random slot on (then the slots before
+        --    it), so concurrent redemptions spread over the slots and each reads only a few.
+        v_low := v_start;
+        v_high := 32767;
+        FOR v_pass IN 1..2 LOOP
+            SELECT s.slot_no INTO v_slot_no
+            FROM promo.capacity_slots AS s
+            WHERE s.promo_code_id = p_promo_code_id AND s.slot_no BETWEEN v_low AND v_high
+              AND (s.capacity IS NULL OR s.used + s.held < s.capacity)
+            ORDER BY s.slot_no
+            LIMIT 1
+            FOR UPDATE SKIP LOCKED;
+            IF FOUND THEN
+                RETURN v_slot_no;
+            END IF;
+            EXIT WHEN v_start = 0;
+            v_low := 0;
+            v_high := v_start - 1;
+        END LOOP;
 
         -- 2. A reservation whose hold ran out keeps its unit until the expiry job runs: expire it
         --    now and reuse the unit. Lock order: slot, then redemption.
@@ -79,5 +79,5 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION promo.take_capacity(bigint, timestamptz) IS
+COMMENT ON FUNCTION promo.take_capacity(bigint, timestamptz, integer) IS
     'Locks and returns a capacity slot of the campaign with one free unit, reclaiming a reservation whose hold ran out; NULL when depleted (live reservations count). Never blocks on a slot lock. The caller books the unit.';
