@@ -1,7 +1,7 @@
 -- promo.book_capacity: a slot's used/held counters follow the status of its redemptions, for
 -- every transition of the state machine, with no caller moving them by hand.
 BEGIN;
-SELECT plan(12);
+SELECT plan(14);
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-06-01 00:00:00+00';
@@ -65,6 +65,25 @@ SELECT throws_ok(
               consumed_at = NULL
        WHERE promo_redemption_id = (SELECT reserved FROM r) $$,
     'SP409', NULL, 'a forbidden transition is refused before any counter moves');
+-- One statement changing many rows over several slots books each slot once, by the sum.
+CREATE TEMP TABLE many AS
+SELECT api.create_promo_code('BOOKING-MANY-1', 'PERCENT_DISCOUNT', 'booking many', p_discount_percent => 10) AS id;
+SELECT core.ensure_user(u) FROM generate_series(7101, 7140) AS u;
+INSERT INTO promo.promo_redemptions (promo_code_id, slot_no, user_id, kind, status, created_at, reserved_until)
+SELECT (SELECT id FROM many), u % 4, u, 'PERCENT_DISCOUNT', 'RESERVED', ops.now(), ops.now() + interval '1 minute'
+FROM generate_series(7101, 7140) AS u;
+SELECT is(pg_temp.units((SELECT id FROM many)), 'used 0 held 40', '40 reservations over 4 slots hold 40 units');
+UPDATE promo.promo_redemptions
+SET status = CASE WHEN user_id % 2 = 0 THEN 'CONSUMED' ELSE 'EXPIRED' END,
+    consumed_at = CASE WHEN user_id % 2 = 0 THEN ops.now() END,
+    expired_at = CASE WHEN user_id % 2 = 1 THEN ops.now() END
+WHERE promo_code_id = (SELECT id FROM many);
+SELECT results_eq(
+    $$ SELECT slot_no, used, held FROM promo.capacity_slots
+       WHERE promo_code_id = (SELECT id FROM many) AND slot_no < 4 ORDER BY slot_no $$,
+    $$ VALUES (0::smallint, 10, 0), (1::smallint, 0, 0), (2::smallint, 10, 0), (3::smallint, 0, 0) $$,
+    'one UPDATE consuming half and expiring half moves each slot by its own sum');
+
 -- (Rows written by hand here skip the attempt log and the ledger: only the counters are checked.)
 SELECT is_empty($$ SELECT * FROM api.check_invariants() WHERE invariant LIKE 'promo_slot%' $$,
                 'the counters agree with the redemptions');
