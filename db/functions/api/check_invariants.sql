@@ -71,8 +71,8 @@ AS $$
                   coalesce(r.used, 0), coalesce(r.held, 0))
     FROM promo.capacity_slots AS s
     LEFT JOIN (SELECT x.promo_code_id, x.slot_no,
-                      count(*) FILTER (WHERE x.status IN ('APPLIED', 'CONSUMED', 'REVOKED')) AS used,
-                      count(*) FILTER (WHERE x.status = 'RESERVED') AS held
+                      sum(promo.units_used(x.status)) AS used,
+                      sum(promo.units_held(x.status)) AS held
                FROM promo.promo_redemptions AS x GROUP BY x.promo_code_id, x.slot_no) AS r
            USING (promo_code_id, slot_no)
     WHERE s.used <> coalesce(r.used, 0) OR s.held <> coalesce(r.held, 0)

@@ -19,9 +19,7 @@ BEGIN
     PERFORM core.check_user_id(p_user_id);
     PERFORM ops.check_argument(char_length(btrim(p_message, E' \t\r\n')) BETWEEN 1 AND 2000, 'p_message',
         'a support message is 1 to 2000 characters', 'Describe the problem in one message.');
-    PERFORM ops.check_argument(ops.is_idempotency_key(p_idempotency_key), 'p_idempotency_key',
-        'an idempotency key is 8 to 128 characters of A-Z a-z 0-9 . _ : -',
-        'The bot passes one derived from the update.');
+    PERFORM ops.check_idempotency_key(p_idempotency_key);
     -- A redelivered update replays the first ticket (a concurrent one waits on the unique key).
     SELECT * INTO v_prior FROM billing.support_requests AS s WHERE s.idempotency_key = p_idempotency_key;
     IF FOUND THEN

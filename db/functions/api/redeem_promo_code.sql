@@ -54,7 +54,7 @@ BEGIN
 
         -- Throttle, under the user's lock: a blocked user learns nothing about the code. One
         -- read of the user's row says both that it exists and whether the throttle blocks.
-        PERFORM pg_catalog.pg_advisory_xact_lock(p_user_id);  -- promo.lock_user
+        PERFORM promo.lock_user(p_user_id);
         SELECT u.promo_blocked_until INTO v_blocked FROM core.users AS u WHERE u.user_id = p_user_id;
         v_user_known := FOUND;
         IF v_blocked > v_now THEN
@@ -95,8 +95,8 @@ BEGIN
 
         -- Per user (serialized by the user lock): a live reservation is handed back; expired
         -- reservations do not count, revoked redemptions do.
-        SELECT count(*) FILTER (WHERE r.status IN ('APPLIED', 'CONSUMED', 'REVOKED')
-                                      OR (r.status = 'RESERVED' AND r.reserved_until > v_now)),
+        SELECT count(*) FILTER (WHERE promo.units_used(r.status) = 1
+                                      OR (promo.units_held(r.status) = 1 AND r.reserved_until > v_now)),
                (array_agg(r.promo_redemption_id ORDER BY r.reserved_until DESC)
                     FILTER (WHERE r.status = 'RESERVED' AND r.reserved_until > v_now))[1],
                max(r.reserved_until) FILTER (WHERE r.status = 'RESERVED' AND r.reserved_until > v_now)

@@ -14,9 +14,7 @@ BEGIN
     -- On the redemption hot path: plain IFs (a PERFORM of a check that passes costs a query),
     -- one lock, one SELECT.
     IF ops.is_idempotency_key(p_key) IS NOT TRUE THEN
-        PERFORM ops.check_argument(false, 'p_idempotency_key',
-            'an idempotency key is 8 to 128 characters of A-Z a-z 0-9 . _ : -',
-            'Send one random key per logical request (e.g. a UUID) and reuse it only to retry.');
+        PERFORM ops.check_idempotency_key(p_key);
     END IF;
     -- Taken first, before any row: requests with one key queue here, and each sees what the
     -- one before it committed (READ COMMITTED: a fresh snapshot for the SELECT below).
