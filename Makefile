@@ -23,8 +23,8 @@ psql: setup
 	@$(STARPASS) db psql
 
 lint: setup
-	$(VENV)/bin/ruff check app tests bench
-	$(VENV)/bin/ruff format --check app tests bench
+	$(VENV)/bin/ruff check app tests bench scripts
+	$(VENV)/bin/ruff format --check app tests bench scripts
 	$(VENV)/bin/mypy
 
 # One throwaway cluster for both runners; each run exits non-zero when any test fails, and

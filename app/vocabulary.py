@@ -1,6 +1,6 @@
 """The allowed values the Python side names, each the mirror of a domain in the database
-(migrations 0019, 0022): tests/test_vocabulary.py fails when one differs from its domain's
-CHECK, so a value added in SQL is added here too."""
+(migrations 0019, 0022, 0025): tests/test_vocabulary.py fails when one differs from its
+domain's CHECK, so a value added in SQL is added here too."""
 
 from __future__ import annotations
 
@@ -35,6 +35,10 @@ RewardChoice = Literal["PREMIUM_DAYS", "DISCOUNT"]
 # models and the OpenAPI document. The database checks keys itself; this lets a malformed
 # Idempotency-Key header be refused as the header it is.
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9._:-]{8,128}$"
+# promo.import_mode: how api.import_promo_codes treats a batch with refused lines.
+ImportMode = Literal["ALL_OR_NOTHING", "PARTIAL", "DRY_RUN"]
+# promo.import_status: what api.import_promo_codes did with a line.
+ImportStatus = Literal["INSERTED", "VALID", "DUPLICATE", "INVALID"]
 # The outcomes of api.rollback_refunded_promo (the HTTP API answers IDEMPOTENCY_CONFLICT as a
 # 409 problem).
 RollbackOutcome = Literal["REVOKED", "ALREADY_REVOKED", "NO_PROMO"]

@@ -32,13 +32,16 @@ BEGIN
     IF pg_catalog.has_database_privilege('public', current_database(), 'CONNECT')
        OR EXISTS (SELECT FROM unnest(v_logins) AS l(r)
                   WHERE NOT pg_catalog.has_database_privilege(l.r, current_database(), 'CONNECT'))
-       OR NOT pg_catalog.has_database_privilege('starpass_owner', current_database(), 'CREATE') THEN
+       OR NOT pg_catalog.has_database_privilege('starpass_owner', current_database(), 'CREATE')
+       OR NOT pg_catalog.has_database_privilege('starpass_owner', current_database(), 'TEMPORARY') THEN
         EXECUTE format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database());
         FOREACH v_role IN ARRAY v_logins LOOP
             EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), v_role);
         END LOOP;
-        EXECUTE format('GRANT CONNECT, CREATE ON DATABASE %I TO starpass_owner', current_database());
-        RAISE NOTICE 'bootstrap: database privileges set (PUBLIC revoked, login roles CONNECT, owner CREATE)';
+        -- TEMPORARY: api.open_promo_import stages a batch in a temporary table the owner owns
+        -- (the login roles themselves may not create temporary tables).
+        EXECUTE format('GRANT CONNECT, CREATE, TEMPORARY ON DATABASE %I TO starpass_owner', current_database());
+        RAISE NOTICE 'bootstrap: database privileges set (PUBLIC revoked, login roles CONNECT, owner CREATE and TEMPORARY)';
     END IF;
 
     -- Each login role gets its statement and idle-in-transaction limits in this database, once:

@@ -40,6 +40,9 @@ BEGIN
         ('mark_purchase_refunded',     ARRAY['starpass_app', 'starpass_admin']),
         -- Operators: campaigns, throttle, blocks, premium, settings, rollback, invariants.
         ('create_promo_code',          ARRAY['starpass_admin']),
+        -- The batch tool (scripts/promo_batch_tool.py): stage with COPY, then import.
+        ('open_promo_import',          ARRAY['starpass_admin']),
+        ('import_promo_codes',         ARRAY['starpass_admin']),
         ('list_promo_campaigns',       ARRAY['starpass_admin']),
         ('get_promo_campaign',         ARRAY['starpass_admin']),
         ('set_promo_campaign_status',  ARRAY['starpass_admin']),

@@ -15,6 +15,8 @@ MIRRORS: dict[str, Any] = {
     "promo.campaign_kind": vocabulary.CampaignKind,
     "promo.campaign_status": vocabulary.CampaignStatus,
     "promo.redeem_outcome": vocabulary.AttemptOutcome,
+    "promo.import_mode": vocabulary.ImportMode,
+    "promo.import_status": vocabulary.ImportStatus,
     "referral.reward_choice": vocabulary.RewardChoice,
 }
 LITERAL = re.compile(r"'((?:[^']|'')*)'")

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from app import jobs as app_jobs
 from app.bot.webhook import BotConfigError, bot_config
+from app.cli import promo_batch
 from app.config import Settings, describe_settings_error, get_settings
 from app.db import cluster as db_cluster
 from app.db.cluster import APP_DATABASE, LOGIN_ROLES, Cluster, ClusterError, libpq_environment
@@ -114,6 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     payment_commands.add_parser(
         "reconcile", help="compare getStarTransactions with our payments; record missed refunds"
     ).set_defaults(handler=cmd_payments_reconcile)
+
+    promo_batch.add_parser(commands)
 
     commands.add_parser("openapi", help="print the OpenAPI document").set_defaults(
         handler=cmd_openapi

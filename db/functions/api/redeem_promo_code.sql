@@ -28,6 +28,7 @@ DECLARE
     v_live_until     timestamptz;
     v_slot_no        smallint;
     v_attributed_to  bigint;
+    v_countable      boolean := true;
 BEGIN
     -- Plain IFs: on this hot path a PERFORM costs a query even when the check passes.
     IF NOT core.is_user_id(p_user_id) THEN
@@ -68,6 +69,14 @@ BEGIN
 
         IF v_code IS NULL THEN
             v_result.outcome := 'INVALID_CODE';
+            EXIT decide;
+        END IF;
+        -- A generated batch code with a wrong check character is a typo: INVALID_CODE before
+        -- the lookup, not counted by the throttle (the answer follows from the code alone, so
+        -- it tells a guesser nothing; docs/promo.md, "Batch codes").
+        IF promo.has_wrong_check_character(v_code) THEN
+            v_result.outcome := 'INVALID_CODE';
+            v_countable := false;
             EXIT decide;
         END IF;
         SELECT * INTO v_campaign FROM promo.promo_codes AS c WHERE c.code_hash = v_request_hash;
@@ -135,7 +144,7 @@ BEGIN
         v_result := promo.book_redemption(v_result, p_user_id, v_slot_no, v_now);
     END IF;
     v_result := promo.record_attempt(p_user_id, p_idempotency_key, v_request_hash, v_result, v_now,
-                                     v_attributed_to);
+                                     v_attributed_to, v_countable);
     IF NOT v_result.replayed AND v_result.outcome NOT IN ('THROTTLED', 'IDEMPOTENCY_CONFLICT') THEN
         PERFORM ops.save_idempotent('promo.redeem', p_idempotency_key, v_binding, to_jsonb(v_result));
     END IF;

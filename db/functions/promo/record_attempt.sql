@@ -4,14 +4,17 @@ CREATE OR REPLACE FUNCTION promo.record_attempt(
     p_request_hash     bytea,
     p_result           api.redeem_result,
     p_now              timestamptz,
-    p_attributed_to    bigint DEFAULT NULL
+    p_attributed_to    bigint DEFAULT NULL,
+    p_countable        boolean DEFAULT true
 )
 RETURNS api.redeem_result
 LANGUAGE plpgsql VOLATILE
 AS $$
 DECLARE
     v_result    api.redeem_result := p_result;
-    v_counted   boolean := NOT coalesce(p_result.replayed, false)
+    -- p_countable false: a refusal decided from the code alone, which the throttle ignores
+    -- (a wrong check character: docs/promo.md, "Batch codes").
+    v_counted   boolean := p_countable AND NOT coalesce(p_result.replayed, false)
                            AND p_result.outcome NOT IN ('APPLIED', 'RESERVED', 'THROTTLED');
     v_after     bigint;
     v_blocked   timestamptz;
@@ -53,5 +56,5 @@ BEGIN
     RETURN v_result;
 END
 $$;
-COMMENT ON FUNCTION promo.record_attempt(bigint, text, bytea, api.redeem_result, timestamptz, bigint) IS
-    'Logs a redemption attempt; a counted refusal that reaches the threshold within the window blocks the user (blocked_until is set in the returned result).';
+COMMENT ON FUNCTION promo.record_attempt(bigint, text, bytea, api.redeem_result, timestamptz, bigint, boolean) IS
+    'Logs a redemption attempt; a counted refusal (any refusal unless p_countable is false) that reaches the threshold within the window blocks the user (blocked_until is set in the returned result).';

@@ -1,0 +1,16 @@
+CREATE OR REPLACE FUNCTION promo.has_wrong_check_character(p_code text)
+RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+    -- Each helper is one expression, inlined here (the redemption calls this for every code).
+    v_window  bytea := promo.check_window(p_code);
+BEGIN
+    IF promo.is_batch_window(v_window) IS NOT TRUE THEN
+        RETURN false;  -- not a generated batch code: it has no check character
+    END IF;
+    RETURN promo.check_sum(v_window) <> 0;
+END
+$$;
+COMMENT ON FUNCTION promo.has_wrong_check_character(text) IS
+    'Whether a canonical code has the pattern of a generated batch code but a wrong check character (a typo): decided from the code alone, before any lookup.';
