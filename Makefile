@@ -54,6 +54,7 @@ bench:
 	@$(PYTHON) -m bench.promo
 	@$(PYTHON) -m bench.redeem_path
 	@$(PYTHON) -m bench.create
+	@$(PYTHON) -m bench.batch
 	@$(PYTHON) -m bench.jobs
 	@$(PYTHON) -m bench.http
 	@$(PYTHON) -m bench.overload

@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 
 from app.config import PROJECT_ROOT, Settings
+from app.db import batch
 from app.db.cluster import Cluster
 from tests.harness import ScratchDatabase, create_database, throwaway_cluster
 
@@ -37,24 +38,23 @@ def start_durable(
 
 
 def insert_single_use_codes(
-    conn: psycopg.Connection[Any], campaign: str, code: str, count: int
+    conn: psycopg.Connection[Any], campaign: str, code: str, count: int, prefix: str | None = None
 ) -> None:
     """`count` single-use PREMIUM_GRANT campaigns with the codes `<code>1` .. `<code><count>`,
-    written set-based as the owner (what api.create_promo_code writes, minus one audit row
-    each); the connection has promo.pepper set."""
-    conn.execute(
-        "INSERT INTO promo.promo_codes (campaign, code_hash, pepper_id, kind, grant_days,"
-        " max_uses, per_user_limit, starts_at, created_at, created_by, updated_at)"
-        " SELECT %s, promo.hmac(%s || i, promo.pepper()), promo.pepper_id(promo.pepper()),"
-        " 'PREMIUM_GRANT', 30, 1, 1, now(), now(), 'bench', now()"
-        " FROM generate_series(1, %s) AS i",
-        (campaign, code, count),
+    through the batch tool's bulk path (app/db/batch.py: staged with COPY, inserted by
+    api.import_promo_codes in one transaction, one audit row); the connection has promo.pepper
+    set and is not in a transaction."""
+    terms = batch.Terms(
+        kind="PREMIUM_GRANT", campaign=campaign, grant_days=30, prefix=prefix, actor="bench"
     )
-    conn.execute(
-        "INSERT INTO promo.capacity_slots (promo_code_id, slot_no, capacity)"
-        " SELECT promo_code_id, 0, 1 FROM promo.promo_codes WHERE campaign = %s",
-        (campaign,),
-    )
+    with conn.transaction():
+        batch_id = batch.open_import(conn)
+        batch.stage(conn, ((i, f"{code}{i}", None) for i in range(1, count + 1)), lambda n: None)
+        refused = sum(
+            r.status != "INSERTED"
+            for r in batch.import_codes(conn, batch_id, terms, "ALL_OR_NOTHING")
+        )
+    assert refused == 0, f"{refused} of {count} codes refused"
 
 
 @contextmanager

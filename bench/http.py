@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 
 from app.libpq import libpq_option
-from bench.common import PEPPER, serving, start_durable
+from bench.common import PEPPER, insert_single_use_codes, serving, start_durable
 from bench.promo import pgbench
 
 CLIENTS = 32
@@ -65,17 +65,7 @@ def prepare(admin_url: str, codes: int = CODES) -> None:
     with psycopg.connect(
         admin_url, autocommit=True, options=libpq_option("promo.pepper", PEPPER)
     ) as conn:
-        conn.execute(
-            "INSERT INTO promo.promo_codes (campaign, code_hash, pepper_id, kind, grant_days, max_uses,"
-            " per_user_limit, starts_at, created_at, created_by, updated_at)"
-            " SELECT 'bench http', promo.hmac('HTTPB' || i, promo.pepper()), promo.pepper_id(promo.pepper()),"
-            " 'PREMIUM_GRANT', 30, 1, 1, now(), now(), 'bench', now() FROM generate_series(1, %s) AS i",
-            (codes,),
-        )
-        conn.execute(
-            "INSERT INTO promo.capacity_slots (promo_code_id, slot_no, capacity)"
-            " SELECT promo_code_id, 0, 1 FROM promo.promo_codes WHERE campaign = 'bench http'"
-        )
+        insert_single_use_codes(conn, "bench http", "HTTPB", codes)
         conn.execute("CREATE SCHEMA bench")
         conn.execute("CREATE SEQUENCE bench.sql_codes")
         conn.execute("VACUUM ANALYZE")

@@ -23,7 +23,8 @@ import pytest
 from app import codes
 from app.cli.main import main
 from app.config import PROJECT_ROOT, get_settings
-from tests.conftest import PEPPER, Conn
+from bench.common import insert_single_use_codes
+from tests.conftest import PEPPER, Conn, connect
 from tests.harness import ScratchDatabase
 
 
@@ -368,3 +369,28 @@ def test_a_big_file_streams(tool: Tool, tmp_path: Path) -> None:
         tracemalloc.stop()
     assert sum(1 for _ in (tmp_path / "big-report.csv").open()) == 200_001
     assert peak["big"] - peak["small"] < 8 * 2**20, peak
+
+
+def test_a_guess_on_a_batch_prefix_reads_a_handful_of_rows(database: ScratchDatabase) -> None:
+    """A batch gives thousands of campaigns one public prefix; a NOT_FOUND guess on it is
+    attributed to one of them (promo.campaign_by_prefix) by one index probe per candidate
+    prefix, not by reading every campaign with that prefix."""
+    prefix = _prefix()
+    with connect(database.admin_url) as loader:
+        insert_single_use_codes(loader, f"Guessed {prefix}", prefix + "CODE", 5000, prefix=prefix)
+        loader.execute("ANALYZE promo.promo_codes")
+    with connect(database.admin_url) as conn, conn.transaction():
+        for i in range(12):  # past PL/pgSQL's custom plans
+            row = conn.execute(
+                "SELECT outcome FROM api.redeem_promo_code(%s, %s, %s)",
+                (7_200_000_000 + i, f"{prefix}GUESS{i}X", f"guess-{prefix}-{i}"),
+            ).fetchone()
+            assert row == {"outcome": "NOT_FOUND"}
+        read = conn.execute(
+            "SELECT t.seq_tup_read, t.idx_tup_fetch FROM pg_stat_xact_user_tables AS t"
+            " WHERE t.relid = 'promo.promo_codes'::regclass"
+        ).fetchone()
+    assert read is not None
+    # Per guess a row or two (the attributed campaign), not one per campaign of the batch
+    # (before: a scan of every campaign with one of the prefixes, 450 ms at two million).
+    assert read["seq_tup_read"] == 0 and int(str(read["idx_tup_fetch"])) <= 12 * 2, read

@@ -16,7 +16,6 @@ from psycopg import sql
 from pydantic import ValidationError
 
 from app import jobs as app_jobs
-from app.bot.webhook import BotConfigError, bot_config
 from app.cli import promo_batch
 from app.config import Settings, describe_settings_error, get_settings
 from app.db import cluster as db_cluster
@@ -262,6 +261,7 @@ def cmd_db_reset(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from app.api.app import create_app
     from app.api.server import serve
+    from app.bot.webhook import BotConfigError, bot_config  # aiogram: 2.6 s to import
 
     configure_logging(settings.starpass_log_level)
     if settings.promo_secret_pepper is None:

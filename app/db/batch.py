@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 import psycopg
 from psycopg.errors import Diagnostic
+from psycopg.rows import tuple_row
 
 from app.config import Settings
 from app.db.cluster import ADMIN_ROLE, role_url
@@ -85,8 +86,9 @@ def copy_text(value: str | None) -> str:
 def open_import(conn: Conn) -> uuid.UUID:
     """In the caller's transaction (the staging table lives until its end)."""
     # A batch runs as long as it needs: the role's 60 s statement limit is for the admin API.
-    conn.execute("SET LOCAL statement_timeout = 0")
-    row = conn.execute("SELECT api.open_promo_import()").fetchone()
+    with conn.cursor(row_factory=tuple_row) as cur:
+        cur.execute("SET LOCAL statement_timeout = 0")
+        row = cur.execute("SELECT api.open_promo_import()").fetchone()
     assert row is not None
     return uuid.UUID(str(row[0]))
 
