@@ -45,8 +45,9 @@ def normalize_code(raw: str) -> str | None:
     """The canonical form of a code, or None when the input cannot be a code."""
     if len(raw) > 256:
         return None
-    if _CANONICAL.fullmatch(raw):
-        return raw
+    bare = raw.replace("-", "").replace(" ", "")  # a printed code: the same answer, faster
+    if _CANONICAL.fullmatch(bare):
+        return bare
     code = _REMOVED.sub("", unicodedata.normalize("NFKC", raw)).translate(_ASCII_UPPER)
     return code if _CANONICAL.fullmatch(code) else None
 

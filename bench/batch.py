@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from contextlib import nullcontext
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -34,6 +35,13 @@ COUNT = int(os.environ.get("STARPASS_BENCH_BATCH_CODES", "1000000"))
 PER_ROW = int(os.environ.get("STARPASS_BENCH_BATCH_PER_ROW", "10000"))
 TARGET = 50_000.0
 TERMS = ["--kind", "PREMIUM_GRANT", "--grant-days", "30"]
+# Server settings for the run, e.g. "shared_buffers=1GB,max_wal_size=4GB" (default: none, the
+# cluster's defaults like every other benchmark: shared_buffers 128MB, max_wal_size 1GB).
+SERVER = dict(
+    item.split("=", 1)
+    for item in os.environ.get("STARPASS_BENCH_BATCH_SERVER", "").split(",")
+    if item
+)
 
 
 def tool(db: ScratchDatabase, args: list[str]) -> tuple[float, dict[str, int], list[str]]:
@@ -55,12 +63,15 @@ def tool(db: ScratchDatabase, args: list[str]) -> tuple[float, dict[str, int], l
         raise RuntimeError(f"promo-batch failed: {done.stderr.strip()}")
     phases: dict[str, float] = {}
     notes: list[str] = []
+    first: datetime | None = None
     for line in done.stderr.splitlines():
         if not line.startswith("{"):
             continue
         event = json.loads(line)
+        at = datetime.fromisoformat(event["timestamp"])
+        first = first or at
         if "note" in event:
-            notes.append(event["note"])
+            notes.append(f"{event['note']} at {(at - first).total_seconds():.1f} s")
         elif "seconds" in event:
             phases[event["phase"]] = event["seconds"]
     summary = done.stdout.splitlines()[0].split(": ")[-1]
@@ -87,7 +98,7 @@ def per_row(db: ScratchDatabase, count: int, one_transaction: bool) -> float:
 
 
 def main() -> int:
-    cluster, db = start_durable("starpass_bench_batch")
+    cluster, db = start_durable("starpass_bench_batch", extra_config=SERVER)
     workdir = Path(tempfile.mkdtemp(prefix="starpass-bench-batch-"))
     rows: list[tuple[str, int, float, dict[str, int], list[str]]] = []
     try:
@@ -130,7 +141,8 @@ def main() -> int:
 
     print(
         f"durable cluster, {os.cpu_count()} cores, load average before the run "
-        f"{os.getloadavg()[0]:.1f}; {COUNT:,} codes per bulk run; per-row path on {PER_ROW:,}\n"
+        f"{os.getloadavg()[0]:.1f}; {COUNT:,} codes per bulk run; per-row path on {PER_ROW:,};"
+        f" server settings: {SERVER or 'defaults'}\n"
     )
     print("| path | codes | seconds | codes/s | lines |")
     print("|---|---|---|---|---|")
