@@ -19,7 +19,9 @@ MIN_PEPPER_DISTINCT_CHARS = (
 )
 MIN_TOKEN_CHARS = 32
 # The scopes a token in INTERNAL_API_TOKENS_JSON may carry.
-KNOWN_SCOPES = frozenset({"promo:redeem", "promo:admin", "metrics", "purchases:refund"})
+KNOWN_SCOPES = frozenset(
+    {"promo:redeem", "promo:admin", "metrics", "purchases:refund", "audit:read"}
+)
 # What a scope name looks like; anything else in `scopes` may be a misplaced secret: not shown.
 _SCOPE_NAME = re.compile(r"^[a-z][a-z_]{0,31}(:[a-z_]{1,32})?$")
 _VALUE_ERROR_PREFIX = "Value error, "

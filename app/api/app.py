@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from psycopg_pool import AsyncConnectionPool
 
-from app.api import health, metrics, openapi, promo, purchases
+from app.api import audit, health, metrics, openapi, promo, purchases
 from app.api.bodies import InvalidBody
 from app.api.errors import POOL_WAIT_ERRORS, problem_from_db_error, problem_from_pool_wait
 from app.api.keys import ADMIN_POOL, ADMIN_PROBE, POOL, PROBE, REQUEST_ID, SETTINGS
@@ -129,6 +129,7 @@ def create_app(
     app.add_routes(metrics.routes)
     app.add_routes(openapi.routes)
     app.add_routes(purchases.routes)
+    app.add_routes(audit.routes)
     bot = bot or bot_config(settings)
     if bot is not None:
         webhook.mount(app, bot, app[POOL])

@@ -97,6 +97,25 @@ class RefundResult(Response):
     replayed: bool
 
 
+class AuditEntry(Response):
+    audit_id: int
+    occurred_at: datetime
+    actor: str = Field(
+        description="who the caller said acted: a token's name, ops:<user>, job:<job>"
+    )
+    db_role: str | None = Field(description="the database login role that wrote the row")
+    action: str
+    target_type: str
+    target_id: str | None
+    reason: str | None
+    details: dict[str, Any]
+
+
+class AuditPage(Response):
+    items: list[AuditEntry] = Field(description="newest first")
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null: last")
+
+
 class Problem(BaseModel):
     type: str
     title: str
@@ -128,6 +147,8 @@ MODELS: list[type[BaseModel]] = [
     ThrottleReset,
     RollbackResult,
     RefundResult,
+    AuditEntry,
+    AuditPage,
     Problem,
 ]
 
@@ -310,6 +331,57 @@ def build() -> dict[str, Any]:
                     bodies.RefundBody,
                     (400, 404, 409, 413, 415, 422, 502, 503),
                     [_path("purchase_id")],
+                ),
+            },
+            "/internal/audit": {
+                "get": _op(
+                    "Read the audit log, newest first (keyset pages)",
+                    "audit:read",
+                    (200, AuditPage),
+                    None,
+                    (422, 503),
+                    [
+                        *(
+                            {
+                                "name": name,
+                                "in": "query",
+                                "required": False,
+                                "description": description,
+                                "schema": {"type": "string", "minLength": 1, "maxLength": 128},
+                            }
+                            for name, description in (
+                                ("actor", "who acted, exactly"),
+                                ("action", "an action, or a prefix ending in a dot (`promo.`)"),
+                                ("target_type", "the kind of object (`promo_code`, `user`, ...)"),
+                                ("target_id", "the object's id; needs target_type"),
+                            )
+                        ),
+                        *(
+                            {
+                                "name": name,
+                                "in": "query",
+                                "required": False,
+                                "description": description,
+                                "schema": {"type": "string", "format": "date-time"},
+                            }
+                            for name, description in (
+                                ("since", "from this time on (included)"),
+                                ("until", "before this time (excluded)"),
+                            )
+                        ),
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+                        },
+                        {
+                            "name": "cursor",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string"},
+                        },
+                    ],
                 ),
             },
             "/internal/promo/users/{user_id}/throttle": {
