@@ -143,7 +143,8 @@ def test_serve_on_a_port_in_use_says_so_in_one_line(database: ScratchDatabase) -
             env=_on(database, STARPASS_SANDBOX_PORT=str(port)),
         )
         assert done.returncode == 1 and "Traceback" not in done.stderr
-        assert done.stderr.splitlines()[-1].endswith("choose a free port with STARPASS_SANDBOX_PORT")
+        hint = "choose a free port with STARPASS_SANDBOX_PORT"
+        assert done.stderr.splitlines()[-1].endswith(hint)
 
 
 def test_db_up_on_a_port_in_use_names_the_setting_and_leaves_nothing(tmp_path: Path) -> None:
