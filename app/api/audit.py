@@ -10,7 +10,7 @@ from app.api.auth import requires
 from app.api.bodies import ISO_TIMESTAMP, InvalidBody
 from app.api.keys import ADMIN_POOL
 from app.api.problems import problem
-from app.api.promo import INT_MAX, _ascii_int, render
+from app.api.promo import page_limit, render
 from app.db import api as db
 
 routes = web.RouteTableDef()
@@ -39,12 +39,7 @@ def _timestamp(raw: str | None) -> datetime | None:
 @requires("audit:read")
 async def list_audit(request: web.Request) -> web.Response:
     query = request.query
-    unknown = set(query) - {*FILTERS, "since", "until", "limit", "cursor"}
-    if unknown:
-        return problem(422, "invalid_query", f"unknown parameters: {', '.join(sorted(unknown))}")
-    limit = _ascii_int(query.get("limit", "50"), 0, INT_MAX)
-    if limit is None:
-        return problem(422, "invalid_query", "limit is an integer (ASCII digits)")
+    limit = page_limit(request, {*FILTERS, "since", "until", "cursor"})
     # Filter lengths, the range, the page size and the cursor are api.list_audit's to refuse.
     rows = await db.list_audit(
         request.app[ADMIN_POOL],

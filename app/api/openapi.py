@@ -208,6 +208,19 @@ def _path(name: str) -> dict[str, Any]:
     }
 
 
+def _page_params(maximum: int) -> list[dict[str, Any]]:
+    """A list endpoint's page size and cursor (the next_cursor of the previous page)."""
+    return [
+        {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 1, "maximum": maximum},
+        },
+        {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}},
+    ]
+
+
 IDEMPOTENCY_HEADER = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -278,18 +291,7 @@ def build() -> dict[str, Any]:
                             "required": False,
                             "schema": {"type": "string", "minLength": 1, "maxLength": 100},
                         },
-                        {
-                            "name": "limit",
-                            "in": "query",
-                            "required": False,
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 200},
-                        },
-                        {
-                            "name": "cursor",
-                            "in": "query",
-                            "required": False,
-                            "schema": {"type": "string"},
-                        },
+                        *_page_params(200),
                     ],
                 ),
             },
@@ -369,18 +371,7 @@ def build() -> dict[str, Any]:
                                 ("until", "before this time (excluded)"),
                             )
                         ),
-                        {
-                            "name": "limit",
-                            "in": "query",
-                            "required": False,
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 500},
-                        },
-                        {
-                            "name": "cursor",
-                            "in": "query",
-                            "required": False,
-                            "schema": {"type": "string"},
-                        },
+                        *_page_params(500),
                     ],
                 ),
             },
