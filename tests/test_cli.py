@@ -23,7 +23,7 @@ from psycopg import sql
 from app.api.openapi import AuditPage
 from app.cli.main import _parser, main
 from app.config import PROJECT_ROOT, Settings
-from app.db.cluster import Cluster
+from app.db.cluster import APP_ROLE, Cluster
 from app.db.migrate import DB_DIR, MigrationReport, migration_status
 from tests.conftest import (
     PEPPER,
@@ -34,7 +34,7 @@ from tests.conftest import (
     run_starpass,
     service_settings,
 )
-from tests.harness import ScratchDatabase, drop_database, with_database
+from tests.harness import ScratchDatabase, drop_database, login_role_urls, with_database
 
 ISO_UTC = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z"
 
@@ -227,6 +227,11 @@ def test_migrate_on_an_empty_database_prints_a_summary_and_status_the_migrations
     assert state.pending == ["9999.next"] and state.unknown == []
     (source / "migrations" / f"{files[-1]}.sql").unlink()
     assert migration_status(empty_database, source).unknown == [files[-1]]
+    # As the app's role (DATABASE_URL alone on a managed server) the bookkeeping is not readable.
+    app_url = login_role_urls(empty_database)[APP_ROLE]
+    done = run_starpass("db", "status", env=_env(DATABASE_URL=app_url))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "migrations: not readable with this URL (set DATABASE_ADMIN_URL)" in done.stdout
 
 
 def _refunded_discount(database: ScratchDatabase, admin: Conn) -> int:

@@ -314,6 +314,10 @@ def _print_migrations(admin_url: str, verbose: bool) -> None:
     """Applied and pending migrations of the app database (none applied: not migrated yet)."""
     try:
         state = migration_status(admin_url)
+    except psycopg.errors.InsufficientPrivilege:
+        # DATABASE_URL alone is the app's role, which may not read the migration bookkeeping.
+        print("migrations: not readable with this URL (set DATABASE_ADMIN_URL)")
+        return
     except psycopg.OperationalError as exc:
         if exc.sqlstate != "3D000":  # the app database does not exist yet
             raise
