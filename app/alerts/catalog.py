@@ -5,13 +5,15 @@ events the SQL functions raise, equal)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
-Severity = Literal["critical", "error", "warning", "info"]
+from app.vocabulary import AlertProvider as Provider
+from app.vocabulary import AlertSeverity as Severity
+
 Tier = Literal[1, 2, 3]
-Provider = Literal["generic", "slack", "pagerduty"]
 # Most severe first (PagerDuty's order).
-SEVERITIES: tuple[Severity, ...] = ("critical", "error", "warning", "info")
+SEVERITIES: tuple[Severity, ...] = get_args(Severity)
+PROVIDERS: tuple[Provider, ...] = get_args(Provider)
 TIER_NAMES: dict[int, str] = {1: "page", 2: "chat", 3: "log"}
 # Where a tier goes when the policy does not say: those of these targets that are configured,
 # else the first configured of FALLBACK_CHAIN (so an alert is never routed nowhere).

@@ -41,6 +41,7 @@ from app.logs import get_logger
 
 CHANNEL = "ops_alerts"
 ROUTE_BATCH = 100
+ROUTE_BATCHES = 10
 log = get_logger(__name__)
 
 
@@ -85,7 +86,7 @@ class Dispatcher:
                 while not stop.is_set():
                     self._wake.clear()
                     try:
-                        wait = await self.step()
+                        wait = await self._step_until(stop)
                     except (psycopg.Error, PoolTimeout, OSError) as exc:
                         log.warning(
                             "alerts_dispatch_failed", dispatcher=self.name, error=type(exc).__name__
@@ -99,6 +100,26 @@ class Dispatcher:
             if self._own_pool:
                 await self.pool.close()
             log.info("alerts_dispatcher_stopped", dispatcher=self.name)
+
+    async def _step_until(self, stop: asyncio.Event) -> float:
+        """A step; on stop, the sends under way get the HTTP timeout to finish (their answers
+        recorded), then are abandoned: their leases bring them back to another dispatcher."""
+        step = asyncio.ensure_future(self.step())
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait([step, stopping], return_when=asyncio.FIRST_COMPLETED)
+            if not step.done():
+                grace = self.settings.starpass_alerts_http_timeout_seconds + 1
+                await asyncio.wait([step], timeout=grace)
+            if not step.done():
+                step.cancel()
+                log.warning("alerts_sends_abandoned", dispatcher=self.name)
+                with contextlib.suppress(asyncio.CancelledError):
+                    await step
+                return 0.0
+            return step.result()
+        finally:
+            stopping.cancel()
 
     async def step(self) -> float:
         """One round: route what is new, send once to every free target. Returns how long to
@@ -123,7 +144,17 @@ class Dispatcher:
         return self._next_wait()
 
     async def route_new(self) -> int:
-        """Routes alerts that have no targets yet, by the policy; how many."""
+        """Routes alerts that have no targets yet, by the policy (all of a burst, up to
+        ROUTE_BATCHES batches, so that what waits for a target is sent together); how many."""
+        routed = 0
+        for _ in range(ROUTE_BATCHES):
+            batch = await self._route_batch()
+            routed += batch
+            if batch < ROUTE_BATCH:
+                break
+        return routed
+
+    async def _route_batch(self) -> int:
         rows = await db.claim_alerts(
             self.pool, ROUTE_BATCH, self.settings.starpass_alerts_lease_seconds
         )

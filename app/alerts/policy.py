@@ -18,9 +18,9 @@ from app.alerts.catalog import (
     EVENTS,
     FALLBACK_CHAIN,
     TIER_NAMES,
-    Provider,
-    Severity,
 )
+from app.vocabulary import AlertProvider as Provider
+from app.vocabulary import AlertSeverity as Severity
 
 TARGET_NAME = re.compile(r"^(generic|slack|pagerduty)(:[A-Za-z0-9#._-]{1,80})?$")
 _SUFFIX = re.compile(r"^[A-Za-z0-9#._-]{1,80}$")
