@@ -27,6 +27,7 @@ from app.alerts.policy import (
     parse_policy,
 )
 from app.libpq import libpq_option
+from app.validation import error_lines, error_reasons
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIN_PEPPER_BYTES = 32  # whitespace not counted
@@ -38,7 +39,6 @@ MIN_TOKEN_CHARS = 32
 KNOWN_SCOPES = frozenset({"promo:redeem", "promo:admin", "metrics", "purchases:refund"})
 # What a scope name looks like; anything else in `scopes` may be a misplaced secret: not shown.
 _SCOPE_NAME = re.compile(r"^[a-z][a-z_]{0,31}(:[a-z_]{1,32})?$")
-_VALUE_ERROR_PREFIX = "Value error, "
 
 
 class ApiToken(BaseModel):
@@ -273,24 +273,11 @@ class Settings(BaseSettings):
         return _parsed_tokens(self.internal_api_tokens_json)
 
 
-def _errors(exc: ValidationError) -> list[tuple[tuple[str, ...], str]]:
-    """(location, reason) of each error, never the input (which may be a secret)."""
-    return [
-        (tuple(str(part) for part in error["loc"]), error["msg"].removeprefix(_VALUE_ERROR_PREFIX))
-        for error in exc.errors(include_url=False, include_context=False, include_input=False)
-    ]
-
-
-def error_lines(exc: ValidationError) -> list[str]:
-    """`where: why` for each error of a model, never a value."""
-    return [f"{'.'.join(where) or 'value'}: {why}" for where, why in _errors(exc)]
-
-
 def describe_settings_error(exc: ValidationError) -> list[str]:
     """One line per environment variable with its reasons; never a value."""
     prefix = str(Settings.model_config.get("env_prefix", ""))
     reasons: dict[str, list[str]] = {}
-    for where, why in _errors(exc):
+    for where, why in error_reasons(exc):
         variable = (prefix + where[0]).upper() if where else "configuration"
         reasons.setdefault(variable, []).append(
             f"{'.'.join(where[1:])}: {why}" if where[1:] else why

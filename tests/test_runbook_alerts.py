@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 
 from app.config import PROJECT_ROOT
 from app.db.cluster import libpq_environment
 from tests.conftest import Conn
 from tests.harness import ScratchDatabase
+from tests.test_runbook import run_psql
 
 RUNBOOK = PROJECT_ROOT / "docs" / "runbooks" / "alerts.md"
 BLOCK = re.compile(r"```sql\n(.*?)```", re.S)
@@ -23,16 +23,7 @@ def test_every_sql_snippet_runs_as_the_admin_role(
     assert len(blocks) >= 5
     env = {**os.environ, **libpq_environment(database.staff_url)}
     for body in blocks:
-        done = subprocess.run(
-            ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-f", "-"],
-            input=body,
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-            timeout=60,
-        )
-        assert done.returncode == 0, f"{body}\n{done.stderr}"
+        run_psql(body, env)
     # The snippets end where they started: no window, the default flood control.
     settings = admin_conn.execute(
         "SELECT key, value = default_value AS is_default FROM ops.settings WHERE key IN"

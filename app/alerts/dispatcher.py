@@ -223,14 +223,9 @@ class Dispatcher:
         self._ready_at[send.target] = time.monotonic() + row["send_again_in"]
         log.info(
             "alert_delivered",
-            dispatcher=self.name,
-            delivery_id=send.delivery_id,
-            target=send.target,
+            **self._fields(send),
             target_fp=target.fingerprint,
-            kind=send.kind,
             action=send.action,
-            alerts=len(send.alerts),
-            attempts=send.attempts,
             status=verdict.status,
         )
 
@@ -261,18 +256,24 @@ class Dispatcher:
         self._ready_at[send.target] = time.monotonic() + row["send_again_in"]
         (log.error if dead else log.warning)(
             "alert_dead" if dead else "alert_send_failed",
-            dispatcher=self.name,
-            delivery_id=send.delivery_id,
-            target=send.target,
-            kind=send.kind,
-            alerts=len(send.alerts),
-            attempts=send.attempts,
+            **self._fields(send),
             error=verdict.error,
             retry_in=None if retry_in is None else round(retry_in, 3),
             fallback=fallback if row["fallbacks"] else None,
         )
 
     # Plumbing.
+
+    def _fields(self, send: Send) -> dict[str, object]:
+        """What a log line says about a send: names and counts, never a URL or a body."""
+        return {
+            "dispatcher": self.name,
+            "delivery_id": send.delivery_id,
+            "target": send.target,
+            "kind": send.kind,
+            "alerts": len(send.alerts),
+            "attempts": send.attempts,
+        }
 
     @contextlib.asynccontextmanager
     async def _http(self) -> AsyncIterator[aiohttp.ClientSession]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -19,6 +20,7 @@ from app.alerts.catalog import (
     FALLBACK_CHAIN,
     TIER_NAMES,
 )
+from app.validation import error_lines
 from app.vocabulary import AlertProvider as Provider
 from app.vocabulary import AlertSeverity as Severity
 
@@ -28,7 +30,6 @@ _EVENT_NAME = re.compile(r"^[a-z][a-z_]*(\.[a-z][a-z_]*)+$")
 ROUTING_KEY = re.compile(r"^[A-Za-z0-9]{32}$")
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 _HTTP_URL = re.compile(r"^https?://[^\s/?#]+(/[^\s]*)?$")
-_VALUE_ERROR_PREFIX = "Value error, "
 
 
 def check_url(value: str) -> str:
@@ -90,26 +91,12 @@ class Policy(_Limits):
     @field_validator("slack_channels")
     @classmethod
     def _channels(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, url in value.items():
-            if not _SUFFIX.match(name):
-                raise ValueError(f"channel {_shown(name, _SUFFIX)}: 1 to 80 of A-Z a-z 0-9 # . _ -")
-            try:
-                check_url(url)
-            except ValueError as exc:
-                raise ValueError(f"channel {name!r}: {exc}") from None
-        return value
+        return _named_secrets(value, "channel", check_url)
 
     @field_validator("pagerduty_routing_keys")
     @classmethod
     def _keys(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, key in value.items():
-            if not _SUFFIX.match(name):
-                raise ValueError(f"key {_shown(name, _SUFFIX)}: 1 to 80 of A-Z a-z 0-9 # . _ -")
-            try:
-                check_routing_key(key)
-            except ValueError as exc:
-                raise ValueError(f"key {name!r}: {exc}") from None
-        return value
+        return _named_secrets(value, "key", check_routing_key)
 
     @field_validator("events")
     @classmethod
@@ -126,6 +113,18 @@ class Policy(_Limits):
         return TierPolicy._names(value) or ()
 
 
+def _named_secrets(value: dict[str, str], what: str, check: Callable[[str], str]) -> dict[str, str]:
+    """Names (shown) of secrets (checked, never shown): Slack channels, routing keys."""
+    for name, secret in value.items():
+        if not _SUFFIX.match(name):
+            raise ValueError(f"{what} {_shown(name, _SUFFIX)}: 1 to 80 of A-Z a-z 0-9 # . _ -")
+        try:
+            check(secret)
+        except ValueError as exc:
+            raise ValueError(f"{what} {name!r}: {exc}") from None
+    return value
+
+
 def parse_policy(raw: str) -> Policy:
     """The policy, or a ValueError listing every problem as `key.path: reason`."""
     try:
@@ -139,18 +138,7 @@ def parse_policy(raw: str) -> Policy:
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
-        raise ValueError("; ".join(_error_lines(exc))) from None
-
-
-def _error_lines(exc: ValidationError) -> list[str]:
-    lines = []
-    for error in exc.errors(include_url=False, include_context=False, include_input=False):
-        where = ".".join(str(part) for part in error["loc"])
-        why = error["msg"].removeprefix(_VALUE_ERROR_PREFIX)
-        if error["type"] == "extra_forbidden":
-            why = "unknown key"
-        lines.append(f"{where}: {why}" if where else why)
-    return lines
+        raise ValueError("; ".join(error_lines(exc))) from None
 
 
 @dataclass(frozen=True)

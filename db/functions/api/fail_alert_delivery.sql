@@ -20,8 +20,6 @@ AS $$
 DECLARE
     v_now        timestamptz := ops.now();
     v_delivery   ops.alert_deliveries;
-    v_alert_ids  bigint[];
-    v_alert_id   bigint;
     v_dead       boolean := p_retry_in IS NULL;
     v_fallbacks  integer := 0;
     v_count      integer := 0;
@@ -35,15 +33,7 @@ BEGIN
         'a target waits 0 to 86400 seconds (a day)', NULL);
     PERFORM ops.check_argument(p_fallback IS NULL OR p_fallback ~ '^(generic|slack|pagerduty)(:[A-Za-z0-9#._-]{1,80})?$',
         'p_fallback', 'a fallback is a target name', NULL);
-    SELECT * INTO v_delivery FROM ops.alert_deliveries AS d WHERE d.delivery_id = p_delivery_id;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'SP404', CONSTRAINT = 'delivery_not_found', MESSAGE = 'alert delivery not found',
-            DETAIL = format('no alert delivery %s', p_delivery_id);
-    END IF;
-    SELECT array_agg(m.alert_id ORDER BY m.alert_id) INTO v_alert_ids FROM ops.alert_deliveries AS m
-    WHERE (m.delivery_id = p_delivery_id OR m.summary_id = p_delivery_id) AND m.alert_id IS NOT NULL;
-    PERFORM FROM ops.alert_outbox AS a WHERE a.alert_id = ANY (v_alert_ids) ORDER BY a.alert_id FOR UPDATE;
-    SELECT * INTO v_delivery FROM ops.alert_deliveries AS d WHERE d.delivery_id = p_delivery_id FOR UPDATE;
+    v_delivery := ops.lock_alert_delivery(p_delivery_id);
 
     -- Only the attempt that holds the claim records its failure: one whose lease ran out while
     -- another attempt is under way (or that was delivered meanwhile) changes nothing.
@@ -83,9 +73,8 @@ BEGIN
             ON CONFLICT (alert_id, target) DO NOTHING;
             GET DIAGNOSTICS v_fallbacks = ROW_COUNT;
         END IF;
-        FOREACH v_alert_id IN ARRAY coalesce(v_alert_ids, '{}') LOOP
-            PERFORM ops.settle_alert(v_alert_id);
-        END LOOP;
+        PERFORM ops.settle_alert(m.alert_id) FROM ops.alert_deliveries AS m
+        WHERE (m.delivery_id = p_delivery_id OR m.summary_id = p_delivery_id) AND m.alert_id IS NOT NULL;
     END IF;
     RETURN QUERY SELECT p_delivery_id, v_delivery.state, true, v_delivery.next_attempt_at, v_fallbacks,
                         ops.release_alert_target(v_delivery.target, p_delivery_id, p_attempt,
