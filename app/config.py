@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +26,7 @@ from app.alerts.policy import (
     parse_policy,
 )
 from app.libpq import libpq_option
-from app.validation import error_lines, error_reasons
+from app.validation import error_lines, error_reasons, load_json
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIN_PEPPER_BYTES = 32  # whitespace not counted
@@ -243,13 +242,7 @@ class Settings(BaseSettings):
     @staticmethod
     def parse_tokens(raw: str) -> list[ApiToken]:
         """The tokens, or a ValueError that describes every bad entry without any value."""
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            # exc.msg and the position only: str(exc) is fine too, but never the document.
-            raise ValueError(
-                f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-            ) from None
+        data = load_json(raw)
         if not isinstance(data, list):
             raise ValueError("must be a JSON array of tokens")
         tokens: list[ApiToken] = []

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from typing import cast
+from typing import Any, cast
 
 import pytest
 
@@ -477,3 +477,55 @@ async def test_flood_control_sends_the_first_and_summarizes_the_rest(
     assert summary["details"]["by_event"] == {"jobs.failed": 4}
     assert summary["details"]["held"] == {"flood": 4}
     assert summary["summary"].startswith("4 alerts for generic in one message")
+
+
+async def test_a_provider_that_does_not_answer_times_out_and_is_retried(
+    alerts_db: ScratchDatabase, alerts_admin: Conn, receiver: Receiver
+) -> None:
+    settings = alert_settings(
+        alerts_db,
+        receiver,
+        slack=False,
+        pagerduty=False,
+        starpass_alerts_http_timeout_seconds=0.3,
+    )
+    receiver.hold = asyncio.Event()  # requests wait for it
+    alert_id = raise_alert(alerts_admin, "jobs.failed", key="timeout", severity="error")
+    async with running(alerts_db, settings):
+        await until(
+            lambda: deliveries(alerts_admin, alert_id).get("generic", {}).get("failures", 0) >= 1,
+            what="a timed-out attempt",
+        )
+        assert deliveries(alerts_admin, alert_id)["generic"]["last_error"] == (
+            "no answer within 0.3 s"
+        )
+        receiver.hold.set()
+        await until(settled(alerts_admin, [alert_id]), what="the delivery")
+    assert alert_states(alerts_admin)[alert_id] == "delivered"
+
+
+async def test_a_notify_wakes_the_dispatcher_and_polling_works_without_it(
+    alerts_db: ScratchDatabase, alerts_admin: Conn, receiver: Receiver
+) -> None:
+    slow_poll = alert_settings(
+        alerts_db, receiver, slack=False, pagerduty=False, starpass_alerts_poll_seconds=60
+    )
+    async with running(alerts_db, slow_poll):
+        await asyncio.sleep(0.3)  # listening, then idle until the next poll in a minute
+        woken = raise_alert(alerts_admin, "jobs.failed", key="notify", severity="error")
+        await until(settled(alerts_admin, [woken]), seconds=3, what="a delivery woken by NOTIFY")
+    # No NOTIFY reaches a dispatcher whose listening connection fails: the poll delivers.
+    deaf = alert_settings(alerts_db, receiver, slack=False, pagerduty=False)
+    async with running(alerts_db, deaf, cls=Deaf):
+        await asyncio.sleep(0.1)
+        polled = raise_alert(alerts_admin, "jobs.failed", key="poll", severity="error")
+        await until(settled(alerts_admin, [polled]), seconds=3, what="a polled delivery")
+    assert [r.body["dedup_key"] for r in receiver.on(GENERIC)] == ["notify", "poll"]
+
+
+class Deaf(Dispatcher):
+    """Its LISTEN connection never comes up."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._listen_url = "host=/nonexistent dbname=none connect_timeout=1"

@@ -6,7 +6,6 @@ policy holds webhook URLs and routing keys, which are secrets."""
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from app.alerts.catalog import (
     FALLBACK_CHAIN,
     TIER_NAMES,
 )
-from app.validation import error_lines
+from app.validation import error_lines, load_json
 from app.vocabulary import AlertProvider as Provider
 from app.vocabulary import AlertSeverity as Severity
 
@@ -127,12 +126,7 @@ def _named_secrets(value: dict[str, str], what: str, check: Callable[[str], str]
 
 def parse_policy(raw: str) -> Policy:
     """The policy, or a ValueError listing every problem as `key.path: reason`."""
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
+    data = load_json(raw)
     if not isinstance(data, dict):
         raise ValueError("must be a JSON object")
     try:
