@@ -52,6 +52,7 @@ bench:
 	@scripts/setup.sh --bench
 	@$(PYTHON) -m bench.foundation
 	@$(PYTHON) -m bench.promo
+	@$(PYTHON) -m bench.instructions
 	@$(PYTHON) -m bench.redeem_path
 	@$(PYTHON) -m bench.create
 	@$(PYTHON) -m bench.jobs

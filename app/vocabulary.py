@@ -31,10 +31,15 @@ RedeemOutcome = Literal[
 AttemptOutcome = Literal[RedeemOutcome, "IDEMPOTENCY_CONFLICT"]
 # referral.reward_choice
 RewardChoice = Literal["PREMIUM_DAYS", "DISCOUNT"]
-# ops.idempotency_key: the regex of ops.is_idempotency_key (migration 0022), for the request
+# ops.idempotency_key: the rule of ops.is_idempotency_key (migration 0027: the characters and
+# the length apart, which PostgreSQL matches 25 times faster), as one regex for the request
 # models and the OpenAPI document. The database checks keys itself; this lets a malformed
 # Idempotency-Key header be refused as the header it is.
-IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9._:-]{8,128}$"
+IDEMPOTENCY_KEY_CHARACTERS = "A-Za-z0-9._:-"
+IDEMPOTENCY_KEY_LENGTH = (8, 128)
+IDEMPOTENCY_KEY_PATTERN = (
+    f"^[{IDEMPOTENCY_KEY_CHARACTERS}]{{{IDEMPOTENCY_KEY_LENGTH[0]},{IDEMPOTENCY_KEY_LENGTH[1]}}}$"
+)
 # The outcomes of api.rollback_refunded_promo (the HTTP API answers IDEMPOTENCY_CONFLICT as a
 # 409 problem).
 RollbackOutcome = Literal["REVOKED", "ALREADY_REVOKED", "NO_PROMO"]

@@ -9,10 +9,12 @@ APT_PACKAGES=(postgresql-15 postgresql-15-cron postgresql-15-pgtap pgtap python3
 PYTHON=${PYTHON:-python3}
 
 missing=()
-# `make bench` (scripts/setup.sh --bench) also drives HTTP with wrk.
+# `make bench` (scripts/setup.sh --bench) also drives HTTP with wrk and counts instructions
+# with valgrind (bench/instructions.py).
 if [ "${1:-}" = "--bench" ]; then
-  APT_PACKAGES+=(wrk)
+  APT_PACKAGES+=(wrk valgrind)
   command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+  command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
 fi
 [ -x "$PG_BIN/initdb" ] || missing+=(postgresql-15)
 [ -f /usr/share/postgresql/15/extension/pg_cron.control ] || missing+=(postgresql-15-cron)
