@@ -38,6 +38,10 @@ MIN_TOKEN_CHARS = 32
 KNOWN_SCOPES = frozenset({"promo:redeem", "promo:admin", "metrics", "purchases:refund"})
 # What a scope name looks like; anything else in `scopes` may be a misplaced secret: not shown.
 _SCOPE_NAME = re.compile(r"^[a-z][a-z_]{0,31}(:[a-z_]{1,32})?$")
+# A problem `type` is `<base>#<code>`: the base is a URI (or a relative reference) to
+# docs/errors.md, without a fragment, query, blank or control character.
+DEFAULT_PROBLEM_TYPE_BASE = "docs/errors.md"
+PROBLEM_TYPE_BASE_PATTERN = r"^[A-Za-z0-9._~:/@!$&'()*+,;=%-]{1,500}$"
 
 
 class ApiToken(BaseModel):
@@ -109,6 +113,11 @@ class Settings(BaseSettings):
     # may take from connecting to sending its request line and headers (slow clients).
     starpass_http_keepalive_timeout_seconds: float = Field(default=75.0, gt=0, le=3600)
     starpass_log_level: str = "INFO"
+    # Where docs/errors.md is read: a problem's `type` is `<this>#<code>`, an anchor of that
+    # page. The default is the file's path in the repository (a relative reference).
+    starpass_problem_type_base: str = Field(
+        default=DEFAULT_PROBLEM_TYPE_BASE, pattern=PROBLEM_TYPE_BASE_PATTERN
+    )
 
     # The Telegram bot (mounted on `starpass serve` at /telegram/webhook). Without a token,
     # `starpass serve` runs the bot against the local Bot API sandbox (app/bot/sandbox.py).

@@ -14,11 +14,11 @@ from aiohttp.abc import AbstractAccessLogger
 from psycopg_pool import AsyncConnectionPool
 
 from app.alerts import dispatcher
-from app.api import health, metrics, openapi, promo, purchases
+from app.api import health, metrics, routes
 from app.api.bodies import InvalidBody
 from app.api.errors import POOL_WAIT_ERRORS, problem_from_db_error, problem_from_pool_wait
 from app.api.keys import ADMIN_POOL, ADMIN_PROBE, POOL, PROBE, REQUEST_ID, SETTINGS
-from app.api.problems import Handler, problem, problem_middleware
+from app.api.problems import Handler, occurrence, problem, problem_middleware
 from app.bot import webhook
 from app.bot.webhook import BotConfig, bot_config
 from app.config import Settings
@@ -41,7 +41,10 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
     incoming = request.headers.get("X-Request-Id", "")
     request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
     request[REQUEST_ID] = request_id
-    with structlog.contextvars.bound_contextvars(request_id=request_id):
+    with (
+        structlog.contextvars.bound_contextvars(request_id=request_id),
+        occurrence(request.app[SETTINGS].starpass_problem_type_base, request_id),
+    ):
         response = await handler(request)
     response.headers["X-Request-Id"] = request_id
     return response
@@ -127,11 +130,7 @@ def create_app(
     app[health.PEPPER_STATE] = health.PepperState()
     app[PROBE] = probe or DatabaseProbe(settings)
     app[ADMIN_PROBE] = DatabaseProbe(settings, role_url(settings, ADMIN_ROLE))
-    app.add_routes(health.routes)
-    app.add_routes(promo.routes)
-    app.add_routes(metrics.routes)
-    app.add_routes(openapi.routes)
-    app.add_routes(purchases.routes)
+    routes.register(app)  # every operation of the route table (app/api/routes.py)
     bot = bot or bot_config(settings)
     if bot is not None:
         webhook.mount(app, bot, app[POOL])

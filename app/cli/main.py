@@ -407,7 +407,7 @@ def cmd_telegram_set_webhook(settings: Settings, args: argparse.Namespace) -> in
 
 
 def cmd_openapi(settings: Settings, args: argparse.Namespace) -> int:
-    from app.api.openapi import build
+    from app.api.routes import build
 
     print(json.dumps(build(), indent=2, sort_keys=True))
     return 0
