@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from app.api.openapi import AuditPage
+from app.api.schemas import AuditPage
 from app.cli.main import _parser, main
 from app.config import PROJECT_ROOT, Settings
 from app.db.cluster import APP_ROLE, Cluster

@@ -13,6 +13,7 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from app import jobs
+from app.api.metrics import DATABASE_FIGURES
 from tests.conftest import Conn, connect
 from tests.harness import ScratchDatabase
 
@@ -125,6 +126,8 @@ def test_pg_cron_runs_the_jobs_and_health_reports_failures(
         assert figures[("job_never_succeeded", "never_runs")] == 1
         assert ("job_seconds_since_success", "never_runs") not in figures
         assert ("job_seconds_since_success", "always_fails") not in figures
+        # Each kind of row is a metric of its own on /metrics (app/api/metrics.py).
+        assert {metric for metric, _ in figures} == {f.source for f in DATABASE_FIGURES}
 
 
 def _installed(app: Conn) -> dict[str, datetime]:

@@ -13,11 +13,12 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from psycopg_pool import AsyncConnectionPool
 
-from app.api import audit, health, metrics, openapi, promo, purchases
+from app.alerts import dispatcher
+from app.api import health, metrics, routes
 from app.api.bodies import InvalidBody
 from app.api.errors import POOL_WAIT_ERRORS, problem_from_db_error, problem_from_pool_wait
 from app.api.keys import ADMIN_POOL, ADMIN_PROBE, POOL, PROBE, REQUEST_ID, SETTINGS
-from app.api.problems import Handler, problem, problem_middleware
+from app.api.problems import Handler, occurrence, problem, problem_middleware
 from app.bot import webhook
 from app.bot.webhook import BotConfig, bot_config
 from app.config import Settings
@@ -40,7 +41,10 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
     incoming = request.headers.get("X-Request-Id", "")
     request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
     request[REQUEST_ID] = request_id
-    with structlog.contextvars.bound_contextvars(request_id=request_id):
+    with (
+        structlog.contextvars.bound_contextvars(request_id=request_id),
+        occurrence(request.app[SETTINGS].starpass_problem_type_base, request_id),
+    ):
         response = await handler(request)
     response.headers["X-Request-Id"] = request_id
     return response
@@ -102,9 +106,11 @@ def create_app(
     admin_pool: AsyncConnectionPool | None = None,
     probe: DatabaseProbe | None = None,
     bot: BotConfig | None = None,
+    alerts: bool = True,
 ) -> web.Application:
     """The service. The bot is mounted when `bot` is given, else from TELEGRAM_BOT_TOKEN;
-    without either there is no /telegram/webhook (`starpass serve` then uses the sandbox)."""
+    without either there is no /telegram/webhook (`starpass serve` then uses the sandbox).
+    The alert dispatcher runs beside it when an alert target is configured (and `alerts`)."""
     # JSON logs with plain tracebacks (never frame locals, which can hold codes or tokens),
     # whoever builds the app.
     configure_logging(settings.starpass_log_level)
@@ -124,16 +130,14 @@ def create_app(
     app[health.PEPPER_STATE] = health.PepperState()
     app[PROBE] = probe or DatabaseProbe(settings)
     app[ADMIN_PROBE] = DatabaseProbe(settings, role_url(settings, ADMIN_ROLE))
-    app.add_routes(health.routes)
-    app.add_routes(promo.routes)
-    app.add_routes(metrics.routes)
-    app.add_routes(openapi.routes)
-    app.add_routes(purchases.routes)
-    app.add_routes(audit.routes)
+    routes.register(app)  # every operation of the route table (app/api/routes.py)
     bot = bot or bot_config(settings)
     if bot is not None:
         webhook.mount(app, bot, app[POOL])
     app[metrics.METRICS] = metrics.Metrics()
+    routing = settings.alert_routing
+    if alerts and routing is not None:
+        dispatcher.mount(app, settings, routing)
     app.cleanup_ctx.append(_pool_lifecycle)
     return app
 

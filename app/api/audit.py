@@ -1,4 +1,5 @@
-"""Reading the audit log over HTTP: GET /internal/audit, scope `audit:read`."""
+"""Reading the audit log over HTTP: GET /internal/audit (scope `audit:read`, in the route
+table app/api/routes.py)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,12 @@ from datetime import datetime
 
 from aiohttp import web
 
-from app.api.auth import requires
 from app.api.bodies import ISO_TIMESTAMP, InvalidBody
 from app.api.keys import ADMIN_POOL
 from app.api.problems import problem
 from app.api.promo import page_limit, render
 from app.db import api as db
 
-routes = web.RouteTableDef()
 FILTERS = ("actor", "action", "target_type", "target_id")
 
 
@@ -35,8 +34,6 @@ def _timestamp(raw: str | None) -> datetime | None:
     )
 
 
-@routes.get("/internal/audit")
-@requires("audit:read")
 async def list_audit(request: web.Request) -> web.Response:
     query = request.query
     limit = page_limit(request, {*FILTERS, "since", "until", "cursor"})

@@ -23,7 +23,6 @@ PEPPER_CHECK_WAIT_SECONDS = 0.2
 # soon a check that found the pool busy is tried again.
 PEPPER_CHECK_SECONDS = 30.0
 PEPPER_RETRY_SECONDS = 5.0
-routes = web.RouteTableDef()
 
 
 @dataclass
@@ -51,12 +50,10 @@ class PepperState:
 PEPPER_STATE = web.AppKey("pepper_state", PepperState)
 
 
-@routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-@routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
     # The probe's own connection, not the pool: a saturated pool is load, not an outage, and a
     # load balancer that drops this instance for it would push its load onto the others.

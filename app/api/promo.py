@@ -12,13 +12,11 @@ from typing import Any
 from aiohttp import web
 
 from app.api import bodies
-from app.api.auth import requires
 from app.api.keys import ACTOR, ADMIN_POOL, POOL
 from app.api.metrics import METRICS
 from app.api.problems import problem
 from app.db import api as db
 
-routes = web.RouteTableDef()
 BIGINT_MAX = 2**63 - 1
 INT_MAX = 2**31 - 1
 ASCII_DIGITS = re.compile(r"[0-9]{1,32}")  # bounded, so int() never meets a huge string
@@ -81,8 +79,6 @@ def _idempotency_conflict(detail: str) -> web.Response:
     return problem(409, "idempotency_conflict", detail, outcome="IDEMPOTENCY_CONFLICT")
 
 
-@routes.post("/internal/promo/redeem")
-@requires("promo:redeem")
 async def redeem(request: web.Request) -> web.Response:
     body = await bodies.parse(request, bodies.RedeemBody)
     key = bodies.idempotency_key(request, body.idempotency_key)
@@ -99,8 +95,6 @@ async def redeem(request: web.Request) -> web.Response:
     return render(row)
 
 
-@routes.post("/internal/promo/campaigns")
-@requires("promo:admin")
 async def create_campaign(request: web.Request) -> web.Response:
     body = await bodies.parse(request, bodies.CreateCampaignBody)
     campaign = await db.create_promo_code(
@@ -125,8 +119,6 @@ def _cursor(raw: str | None) -> int | None:
     return value
 
 
-@routes.get("/internal/promo/campaigns")
-@requires("promo:admin")
 async def list_campaigns(request: web.Request) -> web.Response:
     query = request.query
     # Only what Python must understand is checked here (limit is an integer, the cursor is
@@ -147,16 +139,12 @@ async def list_campaigns(request: web.Request) -> web.Response:
     return render({"items": rows, "next_cursor": next_cursor})
 
 
-@routes.get("/internal/promo/campaigns/{promo_code_id}")
-@requires("promo:admin")
 async def get_campaign(request: web.Request) -> web.Response:
     return render(
         await db.get_promo_campaign(request.app[ADMIN_POOL], _int(request, "promo_code_id"))
     )
 
 
-@routes.post("/internal/promo/campaigns/{promo_code_id}/status")
-@requires("promo:admin")
 async def set_status(request: web.Request) -> web.Response:
     promo_code_id = _int(request, "promo_code_id")
     body = await bodies.parse(request, bodies.StatusBody)
@@ -170,8 +158,6 @@ async def set_status(request: web.Request) -> web.Response:
     return render(campaign)
 
 
-@routes.post("/internal/promo/refund-rollback")
-@requires("promo:admin")
 async def refund_rollback(request: web.Request) -> web.Response:
     body = await bodies.parse(request, bodies.RollbackBody)
     key = bodies.idempotency_key(request, body.idempotency_key)
@@ -188,14 +174,10 @@ async def refund_rollback(request: web.Request) -> web.Response:
     return render(row)
 
 
-@routes.get("/internal/promo/users/{user_id}/throttle")
-@requires("promo:admin")
 async def get_throttle(request: web.Request) -> web.Response:
     return render(await db.get_promo_throttle(request.app[ADMIN_POOL], _int(request, "user_id")))
 
 
-@routes.delete("/internal/promo/users/{user_id}/throttle")
-@requires("promo:admin")
 async def reset_throttle(request: web.Request) -> web.Response:
     # The reason's rules (1 to 1000 characters once blanks are trimmed) are the function's.
     row = await db.reset_promo_throttle(

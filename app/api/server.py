@@ -17,13 +17,15 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
+from typing import Any
 
 from aiohttp import hdrs, web
 from aiohttp.web_protocol import RequestHandler
 
 from app.api.app import AccessLogger
-from app.api.problems import code_for_status, problem
-from app.config import Settings
+from app.api.keys import SETTINGS
+from app.api.problems import code_for_status, occurrence, problem
+from app.config import DEFAULT_PROBLEM_TYPE_BASE, Settings
 from app.logs import get_logger
 
 SERVER_NAME = "starpass"
@@ -72,7 +74,14 @@ class ProblemRequestHandler(RequestHandler):
         except ValueError:
             status, phrase = 400, HTTPStatus.BAD_REQUEST.phrase
         code = "internal_error" if status == 500 else code_for_status(status)
-        response = problem(status, code, _DETAILS.get(status, phrase))
+        manager = self._manager
+        base = (
+            manager.problem_type_base
+            if isinstance(manager, ProblemServer)
+            else DEFAULT_PROBLEM_TYPE_BASE
+        )
+        with occurrence(base):  # no request id: refused before it had one
+            response = problem(status, code, _DETAILS.get(status, phrase))
         response.force_close()
         return response
 
@@ -88,6 +97,10 @@ class ProblemRequestHandler(RequestHandler):
 class ProblemServer(web.Server):
     """aiohttp's low-level server, making a ProblemRequestHandler per connection."""
 
+    def __init__(self, *args: Any, problem_type_base: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.problem_type_base = problem_type_base
+
     def __call__(self) -> RequestHandler:
         # As web.Server.__call__ does (aiohttp 3.x), with the handler class above.
         return ProblemRequestHandler(self, loop=self._loop, **self._kwargs)
@@ -102,6 +115,7 @@ class Runner(web.AppRunner):
             made.request_handler,
             request_factory=made.request_factory,
             handler_cancellation=made.handler_cancellation,
+            problem_type_base=self.app[SETTINGS].starpass_problem_type_base,
             **made._kwargs,
         )
 

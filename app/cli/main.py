@@ -20,6 +20,7 @@ from psycopg import sql
 from pydantic import ValidationError
 
 from app import jobs as app_jobs
+from app.cli import alerts as cli_alerts
 from app.config import Settings, describe_settings_error, get_settings
 from app.db import cluster as db_cluster
 from app.db.cluster import APP_DATABASE, LOGIN_ROLES, Cluster, ClusterError, libpq_environment
@@ -121,6 +122,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP service until Ctrl-C")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on")
+    serve.add_argument(
+        "--no-alerts", action="store_true", help="without the alert dispatcher (run it alone)"
+    )
     serve.set_defaults(handler=cmd_serve)
 
     db = commands.add_parser("db", help="the database: embedded cluster, migrations, psql")
@@ -231,6 +235,8 @@ def _parser() -> argparse.ArgumentParser:
     payment_commands.add_parser(
         "reconcile", help="compare getStarTransactions with our payments; record missed refunds"
     ).set_defaults(handler=cmd_payments_reconcile, needs_database=True)
+
+    cli_alerts.add_parser(commands)
 
     commands.add_parser("openapi", help="print the OpenAPI document").set_defaults(
         handler=cmd_openapi
@@ -491,16 +497,17 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     # `server_listening` is logged once the port is bound (app/api/server.py).
     try:
         if bot is not None:
-            asyncio.run(serve(create_app(settings, bot=bot), settings, args.host, args.port))
+            app = create_app(settings, bot=bot, alerts=not args.no_alerts)
+            asyncio.run(serve(app, settings, args.host, args.port))
         else:
-            asyncio.run(_serve_with_sandbox(settings, args.host, args.port))
+            asyncio.run(_serve_with_sandbox(settings, args.host, args.port, not args.no_alerts))
     except AddressInUse as exc:
         print(f"starpass: {exc}", file=sys.stderr)
         return 1
     return 0
 
 
-async def _serve_with_sandbox(settings: Settings, host: str, port: int) -> None:
+async def _serve_with_sandbox(settings: Settings, host: str, port: int, alerts: bool) -> None:
     """No TELEGRAM_BOT_TOKEN: the bot talks to the local sandbox, which delivers what
     `starpass chat` sends to the service's webhook."""
     from app.api.app import create_app
@@ -510,7 +517,7 @@ async def _serve_with_sandbox(settings: Settings, host: str, port: int) -> None:
 
     async with sandbox_running(settings.starpass_sandbox_port) as base_url:
         config = webhook.sandbox_config(base_url)
-        app = create_app(settings, bot=config)
+        app = create_app(settings, bot=config, alerts=alerts)
         own = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104 - a comparison
         url = f"http://{own}:{port}{webhook.WEBHOOK_PATH}"
 
@@ -617,7 +624,7 @@ def cmd_telegram_set_webhook(settings: Settings, args: argparse.Namespace) -> in
 
 
 def cmd_openapi(settings: Settings, args: argparse.Namespace) -> int:
-    from app.api.openapi import build
+    from app.api.routes import build
 
     print(json.dumps(build(), indent=2, sort_keys=True))
     return 0
