@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import json
 import os
 import secrets
@@ -21,6 +20,7 @@ from pydantic import ValidationError
 
 from app import jobs as app_jobs
 from app.cli import alerts as cli_alerts
+from app.cli.actor import operator
 from app.config import Settings, describe_settings_error, get_settings
 from app.db import cluster as db_cluster
 from app.db.cluster import APP_DATABASE, LOGIN_ROLES, Cluster, ClusterError, libpq_environment
@@ -104,14 +104,6 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
-def _operator() -> str:
-    """Who runs this command, for the audit log: ops:<OS user>."""
-    try:
-        return "ops:" + getpass.getuser()
-    except (KeyError, OSError):  # pragma: no cover - no user name for this uid
-        return f"ops:uid-{os.getuid()}"
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="starpass", description=__doc__)
     parser.add_argument(
@@ -185,9 +177,7 @@ def _parser() -> argparse.ArgumentParser:
         + ", ".join(job.name for job in app_jobs.JOBS)
         + " (or its pg_cron name, <database>:NAME)",
     )
-    run.add_argument(
-        "--actor", default=_operator(), help="who runs it, as the audit log records it"
-    )
+    run.add_argument("--actor", default=operator(), help="who runs it, as the audit log records it")
     run.add_argument("--json", action="store_true", help="one JSON object instead of a sentence")
     run.set_defaults(handler=cmd_jobs_run, needs_database=True)
 
