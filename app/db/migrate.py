@@ -15,9 +15,9 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from yoyo import get_backend, read_migrations
 
-from app.config import PROJECT_ROOT
+from app.config import sql_dir
 
-DB_DIR = PROJECT_ROOT / "db"
+DB_DIR = sql_dir()
 OWNER_ROLE = "starpass_owner"
 OUR_SCHEMAS = ("api", "core", "billing", "promo", "referral", "ops")
 # pg_advisory_lock key: 'starpass' in ASCII, so operators can spot it in pg_locks.
