@@ -74,6 +74,15 @@ def _parser() -> argparse.ArgumentParser:
     db_commands.add_parser("migrate", help="apply migrations, functions, grants").set_defaults(
         handler=cmd_db_migrate
     )
+    schema = db_commands.add_parser(
+        "schema", help="print the database's schema, normalised (db/schema.sql: `make schema`)"
+    )
+    schema.add_argument(
+        "--fresh",
+        action="store_true",
+        help="the schema of a new database migrated beside it, then dropped (db/schema.sql)",
+    )
+    schema.set_defaults(handler=cmd_db_schema)
     reset = db_commands.add_parser("reset", help="drop and recreate the embedded app database")
     reset.add_argument("--yes", action="store_true", help="confirm: all data is lost")
     reset.set_defaults(handler=cmd_db_reset)
@@ -210,6 +219,14 @@ def cmd_db_migrate(settings: Settings, args: argparse.Namespace) -> int:
         cluster.set_role_passwords()
     for line in report.lines() + app_jobs.install(db_cluster.admin_url(settings)):
         print(line)
+    return 0
+
+
+def cmd_db_schema(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db import schema
+
+    dump = schema.dump_fresh if args.fresh else schema.dump
+    sys.stdout.write(dump(db_cluster.admin_url(settings), settings.starpass_pg_bindir))
     return 0
 
 

@@ -184,15 +184,15 @@ JOIN pg_language AS l ON l.oid = p.prolang
 WHERE n.nspname = ANY(%(schemas)s) AND l.lanname IN ('plpgsql', 'sql')
 """
 
-# Functions this run did not (re)write: neither from a file nor a migration-defined trigger or
-# CHECK helper. CREATE OR REPLACE rewrites the pg_proc row, so its xmin is this transaction.
+# Functions this run did not (re)write: neither from a file nor a CHECK helper a migration
+# defined (a trigger function has its file, like every other function). CREATE OR REPLACE
+# rewrites the pg_proc row, so its xmin is this transaction.
 _STALE = """
 SELECT p.oid::regprocedure::text
 FROM pg_proc AS p
 JOIN pg_namespace AS n ON n.oid = p.pronamespace
 WHERE n.nspname = ANY(%(schemas)s)
   AND p.xmin::text <> (pg_catalog.txid_current() %% 4294967296)::text
-  AND p.prorettype <> 'trigger'::regtype
   AND NOT EXISTS (SELECT FROM pg_depend AS d
                   WHERE d.refobjid = p.oid AND d.classid = 'pg_constraint'::regclass)
   AND NOT EXISTS (SELECT FROM pg_depend AS d WHERE d.objid = p.oid AND d.deptype = 'e')
