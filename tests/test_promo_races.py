@@ -222,9 +222,8 @@ def test_a_pause_ends_the_wait_for_the_last_unit(
         else:
             raise AssertionError("the second redemption never waited for the held unit")
         admin_conn.execute(
-            "SELECT * FROM api.set_promo_campaign_status(%s, 'PAUSED', 'ops:test',"
-            " 'flash sale stopped')",
-            (promo_code_id,),
+            "SELECT * FROM api.set_promo_campaign_status(%s, 'PAUSED', 'ops:test', %s)",
+            (promo_code_id, "flash sale stopped"),
         )
         thread.join(timeout=3)
         assert not thread.is_alive(), "the waiter kept waiting after the pause"

@@ -3,7 +3,7 @@
 -- api.request_purchase_refund, api.claim_telegram_update, api.finish_telegram_update.
 -- Every outcome and every refusal, with the injectable clock.
 BEGIN;
-SELECT plan(134);
+SELECT plan(137);
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-09-01 00:00:00+00';
@@ -321,8 +321,23 @@ SELECT results_eq(
     $$ SELECT support_request_id, replayed FROM api.open_payment_support(9140, 'anything', 'tg-update:support-1') $$,
     $$ SELECT support_request_id, true FROM sup ORDER BY support_request_id LIMIT 1 $$,
     'a redelivered update replays the first ticket');
-SELECT throws_ok($$ SELECT * FROM api.open_payment_support(9142, 'other user', 'tg-update:support-1') $$,
-                 'SP409', 'idempotency key reused', 'the key of another user''s request is refused');
+SELECT results_eq(
+    $$ SELECT outcome, support_request_id, created_at, replayed
+       FROM api.open_payment_support(9142, 'other user', 'tg-update:support-1') $$,
+    $$ VALUES ('IDEMPOTENCY_CONFLICT', NULL::bigint, NULL::timestamptz, false) $$,
+    'the key of another user''s request is IDEMPOTENCY_CONFLICT');
+SELECT is((SELECT count(*) FROM billing.support_requests WHERE user_id = 9142), 0::bigint,
+          'a conflict opens no request');
+SELECT results_eq(
+    $$ SELECT outcome, replayed FROM sup ORDER BY support_request_id $$,
+    $$ VALUES ('OPENED', false), ('OPENED', false) $$,
+    'a new request is OPENED');
+SELECT results_eq(
+    $$ SELECT k.request_hash, k.result FROM ops.idempotency_keys AS k
+       WHERE k.scope = 'billing.open_payment_support' AND k.idempotency_key = 'tg-update:support-1' $$,
+    $$ SELECT ops.request_hash(jsonb_build_array(9140::bigint)), to_jsonb(s) FROM sup AS s
+       ORDER BY support_request_id LIMIT 1 $$,
+    'the key is bound to its user and stores the answer whole');
 SELECT throws_ok($$ SELECT * FROM api.open_payment_support(9140, 'help', 'short') $$, 'SP422',
                  'invalid argument p_idempotency_key', 'a malformed key is refused');
 SELECT throws_ok($$ SELECT * FROM api.open_payment_support(9140, '', 'tg-update:support-x') $$, 'SP422', 'invalid argument p_message',

@@ -98,7 +98,7 @@ SELECT is(pg_temp.refusal($$ SELECT api.init_purchase(4401, 'premium_365d', NULL
           'no error', 'an idempotency conflict of init_purchase is an outcome, not a refusal');
 SELECT api.open_payment_support(4401, 'where is my premium', 'support-1');
 SELECT is(pg_temp.refusal($$ SELECT api.open_payment_support(4402, 'where is my premium', 'support-1') $$),
-          'SP409 idempotency_conflict', 'idempotency_conflict (open_payment_support)');
+          'no error', 'an idempotency conflict of open_payment_support is an outcome, not a refusal');
 UPDATE billing.plans SET is_active = false WHERE plan_code = 'premium_90d';
 SELECT is(pg_temp.refusal($$ SELECT api.init_purchase(4402, 'premium_90d', NULL, 'init-withdrawn') $$),
           'SP409 plan_withdrawn', 'plan_withdrawn');
