@@ -2,13 +2,13 @@
 -- every outcome and refusal, with the injectable clock for the reservation's expiry edges.
 BEGIN;
 SELECT plan(113);
+\ir ../helpers.psql
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-05-01 00:00:00+00';
 
 SELECT api.touch_user(u, 'user' || u, 'User', 'de') FROM generate_series(4001, 4012) AS u;
 
-CREATE TEMP TABLE camp (name text PRIMARY KEY, id bigint NOT NULL);
 INSERT INTO camp VALUES
     ('d25',   api.create_promo_code('DISCOUNT-MAY-25', 'PERCENT_DISCOUNT', 'May 25 %', p_discount_percent => 25,
                                     p_max_uses => 50)),
@@ -16,19 +16,8 @@ INSERT INTO camp VALUES
                                     p_max_uses => 50)),
     ('grant', api.create_promo_code('GRANT-MAY-07', 'PREMIUM_GRANT', 'May grant', p_grant_days => 7,
                                     p_max_uses => 50));
-CREATE FUNCTION pg_temp.cid(p_name text) RETURNS bigint
-LANGUAGE sql STABLE AS $$ SELECT id FROM camp WHERE name = p_name $$;
 
 -- Reservations (and one premium grant) by label.
-CREATE TEMP TABLE rsv (label text PRIMARY KEY, rid bigint NOT NULL);
-CREATE FUNCTION pg_temp.rid(p_label text) RETURNS bigint
-LANGUAGE sql STABLE AS $$ SELECT rid FROM rsv WHERE label = p_label $$;
-CREATE FUNCTION pg_temp.reserve(p_label text, p_user bigint, p_code text) RETURNS bigint
-LANGUAGE sql AS $$
-    INSERT INTO rsv
-    SELECT p_label, (api.redeem_promo_code(p_user, p_code, 'rsv-' || p_label)).promo_redemption_id
-    RETURNING rid
-$$;
 -- What the expiry job will do: RESERVED -> EXPIRED (promo.book_capacity gives the unit back).
 CREATE FUNCTION pg_temp.expire(p_rid bigint) RETURNS void
 LANGUAGE sql AS $$

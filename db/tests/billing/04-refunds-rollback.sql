@@ -1,27 +1,16 @@
 -- api.mark_purchase_refunded, api.rollback_refunded_promo and api.run_refund_promo_rollback.
 BEGIN;
 SELECT plan(58);
+\ir ../helpers.psql
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-06-01 00:00:00+00';
 
 SELECT api.touch_user(u, 'user' || u, 'User', 'de') FROM generate_series(4101, 4111) AS u;
-CREATE TEMP TABLE camp (name text PRIMARY KEY, id bigint NOT NULL);
 INSERT INTO camp VALUES
     ('d20', api.create_promo_code('REFUND-JUNE-20', 'PERCENT_DISCOUNT', 'June 20 %', p_discount_percent => 20,
                                   p_max_uses => 20));
-CREATE FUNCTION pg_temp.cid(p_name text) RETURNS bigint
-LANGUAGE sql STABLE AS $$ SELECT id FROM camp WHERE name = p_name $$;
 
-CREATE TEMP TABLE rsv (label text PRIMARY KEY, rid bigint NOT NULL);
-CREATE FUNCTION pg_temp.rid(p_label text) RETURNS bigint
-LANGUAGE sql STABLE AS $$ SELECT rid FROM rsv WHERE label = p_label $$;
-CREATE FUNCTION pg_temp.reserve(p_label text, p_user bigint) RETURNS bigint
-LANGUAGE sql AS $$
-    INSERT INTO rsv
-    SELECT p_label, (api.redeem_promo_code(p_user, 'REFUND-JUNE-20', 'rsv-' || p_label)).promo_redemption_id
-    RETURNING rid
-$$;
 
 -- Bought purchases by label: init, pre-checkout and a matching payment with charge 'charge-<label>'.
 CREATE TEMP TABLE bought (label text PRIMARY KEY, purchase_id bigint NOT NULL, payload text NOT NULL);
@@ -68,7 +57,7 @@ CREATE FUNCTION pg_temp.reward(p_referee bigint) RETURNS bigint
 LANGUAGE sql STABLE AS $$ SELECT referral_reward_id FROM referral.rewards WHERE referee_user_id = p_referee $$;
 SELECT is((SELECT outcome FROM api.choose_referral_reward(4102, pg_temp.reward(4104), 'PREMIUM_DAYS')), 'CHOSEN',
           'setup: the referrer chose PREMIUM_DAYS for the reward of 4104''s purchase');
-SELECT pg_temp.reserve('r' || u, u) FROM generate_series(4105, 4110) AS u;
+SELECT pg_temp.reserve('r' || u, u, 'REFUND-JUNE-20') FROM generate_series(4105, 4110) AS u;
 SELECT pg_temp.buy('p' || u || '-30d', u, 'premium_30d', pg_temp.rid('r' || u)) FROM generate_series(4105, 4109) AS u;
 SELECT pg_temp.buy('p4110-30d', 4110, 'premium_30d', pg_temp.rid('r4110'), p_expire_before_payment => true);
 INSERT INTO bought

@@ -4,6 +4,7 @@
 -- Every outcome and every refusal, with the injectable clock.
 BEGIN;
 SELECT plan(137);
+\ir ../helpers.psql
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-09-01 00:00:00+00';
@@ -161,18 +162,15 @@ SELECT throws_ok($$ SELECT * FROM api.get_terms_status(-5) $$, 'SP422', 'invalid
 
 -- ---------------------------------------------------------------------------------------------
 -- quote_discount
-CREATE TEMP TABLE camp (name text PRIMARY KEY, id bigint NOT NULL);
 INSERT INTO camp VALUES
     ('d33', api.create_promo_code('BOT-QUOTE-33', 'PERCENT_DISCOUNT', 'Bot 33 %', p_discount_percent => 33,
                                   p_max_uses => 50)),
     ('grant', api.create_promo_code('BOT-GRANT-07', 'PREMIUM_GRANT', 'Bot grant', p_grant_days => 7,
                                     p_max_uses => 50));
-CREATE TEMP TABLE rsv AS
-SELECT u AS user_id, (api.redeem_promo_code(u, 'BOT-QUOTE-33', 'quote-key-' || u)).promo_redemption_id AS rid
+INSERT INTO rsv
+SELECT u::text, (api.redeem_promo_code(u, 'BOT-QUOTE-33', 'quote-key-' || u)).promo_redemption_id
 FROM unnest(ARRAY[9120, 9121, 9122, 9123]) AS u;
-INSERT INTO rsv SELECT 9124, (api.redeem_promo_code(9124, 'BOT-GRANT-07', 'quote-key-9124')).promo_redemption_id;
-CREATE FUNCTION pg_temp.rid(p_user bigint) RETURNS bigint
-LANGUAGE sql STABLE AS $$ SELECT rid FROM rsv WHERE user_id = p_user $$;
+INSERT INTO rsv SELECT '9124', (api.redeem_promo_code(9124, 'BOT-GRANT-07', 'quote-key-9124')).promo_redemption_id;
 -- init_purchase for each plan with the same reservation (each purchase cancelled before the next,
 -- since one reservation backs one open purchase).
 CREATE FUNCTION pg_temp.init_each_plan(p_user bigint, p_rid bigint)
@@ -195,7 +193,7 @@ BEGIN
 END
 $$;
 
-CREATE TEMP TABLE quote AS SELECT * FROM api.quote_discount(9120, pg_temp.rid(9120));
+CREATE TEMP TABLE quote AS SELECT * FROM api.quote_discount(9120, pg_temp.rid('9120'));
 SELECT results_eq(
     $$ SELECT plan_code, title, premium_days, base_price_stars, price_stars, discount_percent, reserved_until FROM quote $$,
     $$ SELECT pl.plan_code, pl.title, pl.premium_days, pl.price_stars, v.price, 33,
@@ -206,38 +204,38 @@ SELECT results_eq(
     'every plan on sale at 33 % off (rounded half up), in display order, with the hold''s end');
 SELECT results_eq(
     $$ SELECT plan_code, base_price_stars, price_stars, discount_percent FROM quote $$,
-    $$ SELECT * FROM pg_temp.init_each_plan(9120, pg_temp.rid(9120)) $$,
+    $$ SELECT * FROM pg_temp.init_each_plan(9120, pg_temp.rid('9120')) $$,
     'the prices are those init_purchase fixes with the same reservation');
-SELECT is((SELECT status FROM promo.promo_redemptions WHERE promo_redemption_id = pg_temp.rid(9120)), 'RESERVED',
+SELECT is((SELECT status FROM promo.promo_redemptions WHERE promo_redemption_id = pg_temp.rid('9120')), 'RESERVED',
           'a quote consumes nothing');
 UPDATE billing.plans SET is_active = false WHERE plan_code = 'premium_365d';
-SELECT results_eq($$ SELECT plan_code FROM api.quote_discount(9120, pg_temp.rid(9120)) $$,
+SELECT results_eq($$ SELECT plan_code FROM api.quote_discount(9120, pg_temp.rid('9120')) $$,
                   $$ VALUES ('premium_30d'), ('premium_90d') $$, 'a withdrawn plan is not quoted');
 UPDATE billing.plans SET is_active = true WHERE plan_code = 'premium_365d';
 
-SELECT is_empty($$ SELECT * FROM api.quote_discount(9121, pg_temp.rid(9120)) $$,
+SELECT is_empty($$ SELECT * FROM api.quote_discount(9121, pg_temp.rid('9120')) $$,
                 'another user''s reservation: no rows');
 SELECT is_empty($$ SELECT * FROM api.quote_discount(9120, 999999999) $$, 'an unknown reservation: no rows');
 SELECT is_empty($$ SELECT * FROM api.quote_discount(9120, NULL) $$, 'no reservation: no rows');
-SELECT is_empty($$ SELECT * FROM api.quote_discount(9124, pg_temp.rid(9124)) $$,
+SELECT is_empty($$ SELECT * FROM api.quote_discount(9124, pg_temp.rid('9124')) $$,
                 'a premium grant is no discount: no rows');
-SELECT pg_temp.buy('quote-9122', 9122, 'premium_30d', pg_temp.rid(9122));
-SELECT is((SELECT status FROM promo.promo_redemptions WHERE promo_redemption_id = pg_temp.rid(9122)), 'CONSUMED',
+SELECT pg_temp.buy('quote-9122', 9122, 'premium_30d', pg_temp.rid('9122'));
+SELECT is((SELECT status FROM promo.promo_redemptions WHERE promo_redemption_id = pg_temp.rid('9122')), 'CONSUMED',
           'user 9122 paid with the discount');
-SELECT is_empty($$ SELECT * FROM api.quote_discount(9122, pg_temp.rid(9122)) $$,
+SELECT is_empty($$ SELECT * FROM api.quote_discount(9122, pg_temp.rid('9122')) $$,
                 'a consumed reservation: no rows');
 -- The hold's end, as init_purchase sees it: live before it, gone at it.
 UPDATE ops.clock SET frozen_at = '2030-09-01 02:14:59+00';
-SELECT is((SELECT count(*) FROM api.quote_discount(9123, pg_temp.rid(9123))), 3::bigint,
+SELECT is((SELECT count(*) FROM api.quote_discount(9123, pg_temp.rid('9123'))), 3::bigint,
           'a second before the hold ends the discount is quoted');
 UPDATE ops.clock SET frozen_at = '2030-09-01 02:15:00+00';
-SELECT is_empty($$ SELECT * FROM api.quote_discount(9123, pg_temp.rid(9123)) $$,
+SELECT is_empty($$ SELECT * FROM api.quote_discount(9123, pg_temp.rid('9123')) $$,
                 'at the hold''s end (still RESERVED, not yet expired by the job): no rows');
-SELECT throws_ok($$ SELECT * FROM api.init_purchase(9123, 'premium_30d', pg_temp.rid(9123), 'quote-init-late') $$,
+SELECT throws_ok($$ SELECT * FROM api.init_purchase(9123, 'premium_30d', pg_temp.rid('9123'), 'quote-init-late') $$,
                  'SP409', 'promo reservation not usable', 'as init_purchase refuses it then');
 SELECT ok(api.expire_promo_reservations() >= 1, 'the expiry job expires the holds');
-SELECT is_empty($$ SELECT * FROM api.quote_discount(9123, pg_temp.rid(9123)) $$, 'an EXPIRED reservation: no rows');
-SELECT throws_ok($$ SELECT * FROM api.quote_discount(0, pg_temp.rid(9120)) $$, 'SP422', 'invalid argument p_user_id',
+SELECT is_empty($$ SELECT * FROM api.quote_discount(9123, pg_temp.rid('9123')) $$, 'an EXPIRED reservation: no rows');
+SELECT throws_ok($$ SELECT * FROM api.quote_discount(0, pg_temp.rid('9120')) $$, 'SP422', 'invalid argument p_user_id',
                  'quote_discount refuses user id 0');
 
 -- ---------------------------------------------------------------------------------------------

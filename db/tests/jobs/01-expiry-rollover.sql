@@ -2,6 +2,7 @@
 -- clock: boundaries (reserved_until, pre-checkout grace, ends_at), counts, batches, reruns.
 BEGIN;
 SELECT plan(48);
+\ir ../helpers.psql
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-08-01 00:00:00+00';
@@ -9,18 +10,6 @@ UPDATE ops.clock SET frozen_at = '2030-08-01 00:00:00+00';
 SELECT api.touch_user(u, 'user' || u, 'User', 'de') FROM generate_series(7001, 7010) AS u;
 SELECT api.touch_user(u, 'user' || u, 'User', 'de') FROM generate_series(7101, 7110) AS u;
 
-CREATE TEMP TABLE camp (name text PRIMARY KEY, id bigint NOT NULL);
-CREATE FUNCTION pg_temp.cid(p_name text) RETURNS bigint
-LANGUAGE sql STABLE AS $$ SELECT id FROM camp WHERE name = p_name $$;
-CREATE TEMP TABLE rsv (label text PRIMARY KEY, rid bigint NOT NULL);
-CREATE FUNCTION pg_temp.rid(p_label text) RETURNS bigint
-LANGUAGE sql STABLE AS $$ SELECT rid FROM rsv WHERE label = p_label $$;
-CREATE FUNCTION pg_temp.reserve(p_label text, p_user bigint, p_code text) RETURNS bigint
-LANGUAGE sql AS $$
-    INSERT INTO rsv
-    SELECT p_label, (api.redeem_promo_code(p_user, p_code, 'rsv-key-' || p_label)).promo_redemption_id
-    RETURNING rid
-$$;
 CREATE FUNCTION pg_temp.rstatus(p_label text) RETURNS text
 LANGUAGE sql STABLE AS $$
     SELECT status FROM promo.promo_redemptions WHERE promo_redemption_id = pg_temp.rid(p_label)

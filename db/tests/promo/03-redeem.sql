@@ -2,11 +2,11 @@
 -- and the attempt log behind them.
 BEGIN;
 SELECT plan(56);
+\ir ../helpers.psql
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-04-01 00:00:00+00';
 
-CREATE TEMP TABLE camp (name text PRIMARY KEY, id bigint NOT NULL);
 INSERT INTO camp VALUES
     ('grant',    api.create_promo_code('GRANT-APRIL-30', 'PREMIUM_GRANT', 'April grant', p_grant_days => 30,
                                        p_max_uses => 3)),
@@ -25,11 +25,8 @@ INSERT INTO camp VALUES
                                        p_max_uses => 10)),
     ('reuse',    api.create_promo_code('REUSE-AFTER-10', 'PERCENT_DISCOUNT', 'Reusable hold', p_discount_percent => 10,
                                        p_max_uses => 1));
-CREATE FUNCTION pg_temp.cid(p_name text) RETURNS bigint
-LANGUAGE sql STABLE AS $$ SELECT id FROM camp WHERE name = p_name $$;
 
 -- Every answer, by label.
-CREATE TEMP TABLE res AS SELECT NULL::text AS label, (NULL::api.redeem_result).* LIMIT 0;
 
 -- APPLIED.
 INSERT INTO res SELECT 'applied', * FROM api.redeem_promo_code(3101, 'grant-april-30', 'key-3101-applied');
