@@ -9,10 +9,14 @@ PYTHON := $(VENV)/bin/python
 setup:
 	@scripts/setup.sh
 
+# Where `make run` listens: `make run HOST=0.0.0.0 PORT=9000`.
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
 run: setup
 	@$(STARPASS) db up
 	@$(STARPASS) db migrate
-	@exec $(STARPASS) serve
+	@exec $(STARPASS) serve --host $(HOST) --port $(PORT)
 
 db: setup
 	@$(STARPASS) db up

@@ -124,6 +124,16 @@ def _parser() -> argparse.ArgumentParser:
         "reconcile", help="compare getStarTransactions with our payments; record missed refunds"
     ).set_defaults(handler=cmd_payments_reconcile)
 
+    tokens = commands.add_parser(
+        "tokens", help="the internal API's tokens (INTERNAL_API_TOKENS_JSON)"
+    )
+    token_commands = tokens.add_subparsers(required=True, metavar="ACTION")
+    show = token_commands.add_parser(
+        "show", help="print one token, e.g. the development token set-up wrote into .env"
+    )
+    show.add_argument("name", help="the token's name (its audit actor), e.g. dev-admin")
+    show.set_defaults(handler=cmd_tokens_show)
+
     commands.add_parser("openapi", help="print the OpenAPI document").set_defaults(
         handler=cmd_openapi
     )
@@ -413,6 +423,20 @@ def cmd_telegram_set_webhook(settings: Settings, args: argparse.Namespace) -> in
             await bot.session.close()
 
     print(asyncio.run(run()))
+    return 0
+
+
+def cmd_tokens_show(settings: Settings, args: argparse.Namespace) -> int:
+    """The token alone on stdout (for `TOKEN=$(starpass tokens show dev-admin)`); an unknown
+    name lists the names there are, never a token."""
+    tokens = {token.name: token for token in settings.api_tokens}
+    token = tokens.get(args.name)
+    if token is None:
+        names = ", ".join(sorted(tokens)) or "none (INTERNAL_API_TOKENS_JSON is empty)"
+        print(f"starpass: no token named {args.name!r}; tokens: {names}", file=sys.stderr)
+        return 1
+    print(token.token.get_secret_value())
+    print(f"scopes: {', '.join(sorted(token.scopes))}", file=sys.stderr)
     return 0
 
 

@@ -147,7 +147,7 @@ def _apply_functions(
             raise RuntimeError(
                 "functions without a source file (an old signature?): "
                 + ", ".join(stale)
-                + "; drop them in a migration (DESIGN §3.3). Nothing was changed."
+                + "; drop them in a migration (docs/architecture.md, Migrate). Nothing was changed."
             )
         conn.execute((db_dir / "grants.sql").read_text())
         after = _snapshot(conn)
