@@ -1,6 +1,7 @@
--- api.mark_purchase_refunded, api.rollback_refunded_promo and api.run_refund_promo_rollback.
+-- api.mark_purchase_refunded, api.rollback_refunded_promo and api.run_refund_promo_rollback
+-- (a refund's effect on referral rewards: 04-refunds-referral.sql).
 BEGIN;
-SELECT plan(58);
+SELECT plan(51);
 \ir ../helpers.psql
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
@@ -49,14 +50,6 @@ CREATE TEMP TABLE rb (label text PRIMARY KEY, outcome text, purchase_id bigint, 
 -- Setup on day 0.
 SELECT pg_temp.buy('p4101-30d', 4101, 'premium_30d');
 SELECT pg_temp.buy('p4101-90d', 4101, 'premium_90d');
-SELECT api.register_referral(4103, api.get_referral_code(4102));
-SELECT api.register_referral(4104, api.get_referral_code(4102));
-SELECT pg_temp.buy('p4103-30d', 4103, 'premium_30d');
-SELECT pg_temp.buy('p4104-30d', 4104, 'premium_30d');
-CREATE FUNCTION pg_temp.reward(p_referee bigint) RETURNS bigint
-LANGUAGE sql STABLE AS $$ SELECT referral_reward_id FROM referral.rewards WHERE referee_user_id = p_referee $$;
-SELECT is((SELECT outcome FROM api.choose_referral_reward(4102, pg_temp.reward(4104), 'PREMIUM_DAYS')), 'CHOSEN',
-          'setup: the referrer chose PREMIUM_DAYS for the reward of 4104''s purchase');
 SELECT pg_temp.reserve('r' || u, u, 'REFUND-JUNE-20') FROM generate_series(4105, 4110) AS u;
 SELECT pg_temp.buy('p' || u || '-30d', u, 'premium_30d', pg_temp.rid('r' || u)) FROM generate_series(4105, 4109) AS u;
 SELECT pg_temp.buy('p4110-30d', 4110, 'premium_30d', pg_temp.rid('r4110'), p_expire_before_payment => true);
@@ -141,29 +134,6 @@ SELECT throws_ok($$ SELECT * FROM api.mark_purchase_refunded('charge-p4101-90d',
                  'SP422', 'invalid argument p_reason', 'a blank reason is refused');
 SELECT is((SELECT status FROM billing.purchases WHERE purchase_id = pg_temp.pid('p4101-90d')), 'PAID',
           'refused refunds leave the purchase PAID');
-
--- Referral rewards: an OFFERED one is cancelled, a CHOSEN one is left alone.
-SELECT is((SELECT status FROM referral.rewards WHERE referral_reward_id = pg_temp.reward(4103)), 'OFFERED',
-          'the reward of 4103''s purchase is OFFERED');
-SELECT is((SELECT replayed FROM api.mark_purchase_refunded('charge-p4103-30d', 'support:anna', 'chargeback')), false,
-          'refund 4103''s purchase');
-SELECT results_eq(
-    $$ SELECT status, cancelled_at, choice FROM referral.rewards WHERE referral_reward_id = pg_temp.reward(4103) $$,
-    $$ VALUES ('CANCELLED', '2030-06-02 00:00:00+00'::timestamptz, NULL::text) $$,
-    'a refund before the referrer chose cancels the OFFERED reward');
-CREATE TEMP TABLE referrer_before AS
-SELECT premium_until FROM billing.entitlements WHERE user_id = 4102;
-SELECT is((SELECT replayed FROM api.mark_purchase_refunded('charge-p4104-30d', 'support:anna', 'chargeback')), false,
-          'refund 4104''s purchase');
-SELECT results_eq(
-    $$ SELECT status, choice, cancelled_at FROM referral.rewards WHERE referral_reward_id = pg_temp.reward(4104) $$,
-    $$ VALUES ('CHOSEN', 'PREMIUM_DAYS', NULL::timestamptz) $$,
-    'a CHOSEN reward is left alone');
-SELECT results_eq(
-    $$ SELECT (SELECT premium_until FROM billing.entitlements WHERE user_id = 4102),
-              (SELECT count(*) FROM billing.ledger WHERE user_id = 4102) $$,
-    $$ SELECT premium_until, 1::bigint FROM referrer_before $$,
-    'and nothing is clawed back from the referrer');
 
 -- The promo redemption is the rollback's business.
 CREATE TEMP TABLE campaign_before AS SELECT * FROM api.get_promo_campaign(pg_temp.cid('d20'));
