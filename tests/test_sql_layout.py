@@ -57,7 +57,7 @@ def test_pgtap_files_stay_under_300_lines() -> None:
 
 def test_pgtap_files_share_their_helpers() -> None:
     shared = re.compile(
-        r"CREATE\s+FUNCTION\s+pg_temp\.(cid|rid|reserve)\s*\(|CREATE\s+TEMP\s+TABLE\s+(camp|rsv|res)\s",
+        r"CREATE\s+FUNCTION\s+pg_temp\.(cid|rid|reserve|buy|pid)\s*\(|CREATE\s+TEMP\s+TABLE\s+(camp|rsv|res|bought)\s",
         re.I,
     )
     redefined = {

@@ -2,40 +2,12 @@
 -- and leaves a CHOSEN one, clawing nothing back.
 BEGIN;
 SELECT plan(8);
+\ir ../helpers.psql
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-06-01 00:00:00+00';
 
 SELECT api.touch_user(u, 'user' || u, 'User', 'de') FROM generate_series(4102, 4104) AS u;
-
--- Bought purchases by label: init, pre-checkout and a matching payment with charge 'charge-<label>'.
-CREATE TEMP TABLE bought (label text PRIMARY KEY, purchase_id bigint NOT NULL, payload text NOT NULL);
-CREATE FUNCTION pg_temp.pid(p_label text) RETURNS bigint
-LANGUAGE sql STABLE AS $$ SELECT purchase_id FROM bought WHERE label = p_label $$;
-CREATE FUNCTION pg_temp.buy(p_label text, p_user bigint, p_plan text, p_rid bigint DEFAULT NULL,
-                            p_expire_before_payment boolean DEFAULT false)
-RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    v  record;
-BEGIN
-    SELECT * INTO v FROM api.init_purchase(p_user, p_plan, p_rid, 'init-' || p_label);
-    IF NOT (SELECT ok FROM api.precheckout_purchase(p_user, v.invoice_payload, 'XTR', v.price_stars)) THEN
-        RAISE EXCEPTION 'test setup: pre-checkout of % refused', p_label;
-    END IF;
-    IF p_expire_before_payment THEN
-        -- What the expiry job does to a reservation whose hold ran out.
-        UPDATE promo.promo_redemptions SET status = 'EXPIRED', expired_at = ops.now()
-        WHERE promo_redemption_id = p_rid;
-    END IF;
-    IF (SELECT outcome FROM api.complete_purchase(p_user, v.invoice_payload, 'charge-' || p_label, 'XTR',
-                                                  v.price_stars)) <> 'PAID' THEN
-        RAISE EXCEPTION 'test setup: payment of % not PAID', p_label;
-    END IF;
-    INSERT INTO bought VALUES (p_label, v.purchase_id, v.invoice_payload);
-    RETURN v.purchase_id;
-END
-$$;
 
 -- Setup on day 0: 4102 referred 4103 and 4104, who bought.
 SELECT api.register_referral(4103, api.get_referral_code(4102));

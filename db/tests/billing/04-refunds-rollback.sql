@@ -13,35 +13,6 @@ INSERT INTO camp VALUES
                                   p_max_uses => 20));
 
 
--- Bought purchases by label: init, pre-checkout and a matching payment with charge 'charge-<label>'.
-CREATE TEMP TABLE bought (label text PRIMARY KEY, purchase_id bigint NOT NULL, payload text NOT NULL);
-CREATE FUNCTION pg_temp.pid(p_label text) RETURNS bigint
-LANGUAGE sql STABLE AS $$ SELECT purchase_id FROM bought WHERE label = p_label $$;
-CREATE FUNCTION pg_temp.buy(p_label text, p_user bigint, p_plan text, p_rid bigint DEFAULT NULL,
-                            p_expire_before_payment boolean DEFAULT false)
-RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    v  record;
-BEGIN
-    SELECT * INTO v FROM api.init_purchase(p_user, p_plan, p_rid, 'init-' || p_label);
-    IF NOT (SELECT ok FROM api.precheckout_purchase(p_user, v.invoice_payload, 'XTR', v.price_stars)) THEN
-        RAISE EXCEPTION 'test setup: pre-checkout of % refused', p_label;
-    END IF;
-    IF p_expire_before_payment THEN
-        -- What the expiry job does to a reservation whose hold ran out.
-        UPDATE promo.promo_redemptions SET status = 'EXPIRED', expired_at = ops.now()
-        WHERE promo_redemption_id = p_rid;
-    END IF;
-    IF (SELECT outcome FROM api.complete_purchase(p_user, v.invoice_payload, 'charge-' || p_label, 'XTR',
-                                                  v.price_stars)) <> 'PAID' THEN
-        RAISE EXCEPTION 'test setup: payment of % not PAID', p_label;
-    END IF;
-    INSERT INTO bought VALUES (p_label, v.purchase_id, v.invoice_payload);
-    RETURN v.purchase_id;
-END
-$$;
-
 CREATE TEMP TABLE ref (label text PRIMARY KEY, outcome text, purchase_id bigint, premium_until timestamptz,
                        replayed boolean);
 CREATE TEMP TABLE rb (label text PRIMARY KEY, outcome text, purchase_id bigint, promo_redemption_id bigint,

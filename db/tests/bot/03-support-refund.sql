@@ -2,21 +2,12 @@
 -- data-deletion request that clears what a user wrote to support. Every outcome and refusal.
 BEGIN;
 SELECT plan(42);
+\ir ../helpers.psql
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-09-01 00:00:00+00';
 
--- Users 9101-9199. A purchase helper: init + complete, returns the purchase id.
-CREATE FUNCTION pg_temp.buy(p_key text, p_user bigint, p_plan text, p_rid bigint DEFAULT NULL) RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    v  record;
-BEGIN
-    SELECT * INTO v FROM api.init_purchase(p_user, p_plan, p_rid, 'init-' || p_key);
-    PERFORM api.complete_purchase(p_user, v.invoice_payload, 'charge-' || p_key, 'XTR', v.price_stars);
-    RETURN v.purchase_id;
-END
-$$;
+-- Users 9101-9199; pg_temp.buy (helpers.psql) makes paid purchases.
 
 UPDATE ops.clock SET frozen_at = '2030-09-02 02:00:00+00';
 

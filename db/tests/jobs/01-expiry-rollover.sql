@@ -25,7 +25,7 @@ $$;
 CREATE FUNCTION pg_temp.cstatus(p_name text) RETURNS text
 LANGUAGE sql STABLE AS $$ SELECT status FROM promo.promo_codes WHERE promo_code_id = pg_temp.cid(p_name) $$;
 CREATE TEMP TABLE pur (label text PRIMARY KEY, purchase_id bigint, invoice_payload text, price_stars integer);
-CREATE FUNCTION pg_temp.buy(p_label text, p_user bigint, p_rid bigint) RETURNS void
+CREATE FUNCTION pg_temp.open_purchase(p_label text, p_user bigint, p_rid bigint) RETURNS void
 LANGUAGE sql AS $$
     INSERT INTO pur SELECT p_label, i.purchase_id, i.invoice_payload, i.price_stars
     FROM api.init_purchase(p_user, 'premium_30d', p_rid, 'init-key-' || p_label) AS i
@@ -57,8 +57,8 @@ SELECT pg_temp.reserve('grace', 7003, 'JOBS-EXPIRE-MANY');
 SELECT pg_temp.reserve('paid', 7004, 'JOBS-EXPIRE-MANY');
 SELECT is((api.redeem_promo_code(7005, 'JOBS-EXPIRE-TWO', 'rsv-full-7005')).outcome, 'DEPLETED',
           'both units of the two-unit campaign are held');
-SELECT pg_temp.buy('grace', 7003, pg_temp.rid('grace'));
-SELECT pg_temp.buy('paid', 7004, pg_temp.rid('paid'));
+SELECT pg_temp.open_purchase('grace', 7003, pg_temp.rid('grace'));
+SELECT pg_temp.open_purchase('paid', 7004, pg_temp.rid('paid'));
 SELECT ok(pg_temp.precheckout('paid', 7004), 'pre-checkout of the purchase that will be paid late');
 
 SELECT throws_ok($$ SELECT api.expire_promo_reservations(0) $$, 'SP422', 'invalid argument p_limit',
@@ -147,7 +147,7 @@ SELECT is((api.redeem_promo_code(7101, 'JOBS-ROLL-GRANT1', 'roll-7101-a')).outco
 SELECT is((api.redeem_promo_code(7102, 'JOBS-ROLL-UNLIMITED', 'roll-7102-a')).outcome, 'APPLIED', 'an unlimited use');
 SELECT is((api.redeem_promo_code(7103, 'JOBS-ROLL-UNLIMITED', 'roll-7103-a')).outcome, 'APPLIED', 'another unlimited use');
 SELECT pg_temp.reserve('d1', 7104, 'JOBS-ROLL-DISC1');
-SELECT pg_temp.buy('d1', 7104, pg_temp.rid('d1'));
+SELECT pg_temp.open_purchase('d1', 7104, pg_temp.rid('d1'));
 
 SELECT is(api.rollover_promo_campaigns(), 1, 'one campaign changes: grant1 is used up');
 SELECT results_eq(
