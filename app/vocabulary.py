@@ -43,3 +43,11 @@ IDEMPOTENCY_KEY_PATTERN = (
 # The outcomes of api.rollback_refunded_promo (the HTTP API answers IDEMPOTENCY_CONFLICT as a
 # 409 problem).
 RollbackOutcome = Literal["REVOKED", "ALREADY_REVOKED", "NO_PROMO"]
+# ops.alert_severity (PagerDuty's severities, most severe first)
+AlertSeverity = Literal["critical", "error", "warning", "info"]
+# ops.alert_state: an alert's or a delivery's
+AlertState = Literal["pending", "delivered", "dead"]
+# ops.alert_action
+AlertAction = Literal["trigger", "resolve"]
+# ops.alert_provider
+AlertProvider = Literal["generic", "slack", "pagerduty"]

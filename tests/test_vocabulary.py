@@ -16,6 +16,10 @@ MIRRORS: dict[str, Any] = {
     "promo.campaign_status": vocabulary.CampaignStatus,
     "promo.redeem_outcome": vocabulary.AttemptOutcome,
     "referral.reward_choice": vocabulary.RewardChoice,
+    "ops.alert_severity": vocabulary.AlertSeverity,
+    "ops.alert_state": vocabulary.AlertState,
+    "ops.alert_action": vocabulary.AlertAction,
+    "ops.alert_provider": vocabulary.AlertProvider,
 }
 LITERAL = re.compile(r"'((?:[^']|'')*)'")
 

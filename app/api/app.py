@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from psycopg_pool import AsyncConnectionPool
 
+from app.alerts import dispatcher
 from app.api import health, metrics, openapi, promo, purchases
 from app.api.bodies import InvalidBody
 from app.api.errors import POOL_WAIT_ERRORS, problem_from_db_error, problem_from_pool_wait
@@ -102,9 +103,11 @@ def create_app(
     admin_pool: AsyncConnectionPool | None = None,
     probe: DatabaseProbe | None = None,
     bot: BotConfig | None = None,
+    alerts: bool = True,
 ) -> web.Application:
     """The service. The bot is mounted when `bot` is given, else from TELEGRAM_BOT_TOKEN;
-    without either there is no /telegram/webhook (`starpass serve` then uses the sandbox)."""
+    without either there is no /telegram/webhook (`starpass serve` then uses the sandbox).
+    The alert dispatcher runs beside it when an alert target is configured (and `alerts`)."""
     # JSON logs with plain tracebacks (never frame locals, which can hold codes or tokens),
     # whoever builds the app.
     configure_logging(settings.starpass_log_level)
@@ -133,6 +136,9 @@ def create_app(
     if bot is not None:
         webhook.mount(app, bot, app[POOL])
     app[metrics.METRICS] = metrics.Metrics()
+    routing = settings.alert_routing
+    if alerts and routing is not None:
+        dispatcher.mount(app, settings, routing)
     app.cleanup_ctx.append(_pool_lifecycle)
     return app
 

@@ -1,9 +1,12 @@
 """Prometheus metrics: redemptions by outcome, request latency by route, pool usage, and the
-database's own figures (alert backlog, job freshness) read at scrape time."""
+database's own figures (alert backlog, job freshness, alert deliveries per target) read at
+scrape time."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 from aiohttp import web
@@ -15,6 +18,8 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from psycopg.rows import dict_row
 
 from app.api.auth import requires
@@ -60,6 +65,61 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.alerts = AlertFigures()
+        self.registry.register(self.alerts)
+
+
+class AlertFigures(Collector):
+    """Alert delivery per target from api.get_alert_metrics(), as of the last scrape: counters
+    (starpass_alerts_delivered_total, _failed_total, _dead_total, _summaries_total) and the
+    backlog (starpass_alerts_backlog{state="pending"|"held"}, the age of the oldest pending
+    delivery). Database-wide: every instance reports the same figures (aggregate with max,
+    not sum)."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def collect(self) -> Iterator[Metric]:
+        labels = ["provider", "target"]
+        counters = {
+            "delivered": CounterMetricFamily(
+                "starpass_alerts_delivered",
+                "Alert deliveries delivered (per alert and target)",
+                labels=labels,
+            ),
+            "failed": CounterMetricFamily(
+                "starpass_alerts_failed", "Failed sends (each retry counts)", labels=labels
+            ),
+            "dead": CounterMetricFamily(
+                "starpass_alerts_dead", "Alert deliveries given up (dead)", labels=labels
+            ),
+            "summaries": CounterMetricFamily(
+                "starpass_alerts_summaries",
+                "Summary messages (several alerts in one send)",
+                labels=labels,
+            ),
+        }
+        backlog = GaugeMetricFamily(
+            "starpass_alerts_backlog",
+            "Alert deliveries waiting: pending (all) and held (flood control, maintenance window)",
+            labels=[*labels, "state"],
+        )
+        oldest = GaugeMetricFamily(
+            "starpass_alerts_oldest_pending_seconds",
+            "Age of the oldest pending delivery (0 when none)",
+            labels=labels,
+        )
+        for row in self.rows:
+            key = [row["provider"], row["target"]]
+            for name, family in counters.items():
+                family.add_metric(key, row[name])
+            backlog.add_metric([*key, "pending"], row["pending"])
+            backlog.add_metric([*key, "held"], row["held"])
+            oldest.add_metric(key, row["oldest_pending_seconds"])
+        yield from counters.values()
+        yield backlog
+        yield oldest
+
 
 METRICS = web.AppKey("metrics", Metrics)
 
@@ -96,6 +156,7 @@ async def metrics(request: web.Request) -> web.Response:
     m.pool.labels("available").set(stats.get("pool_available", 0))
     m.pool.labels("waiting").set(stats.get("requests_waiting", 0))
     m.ops.clear()  # an outage must not freeze the last figures
+    m.alerts.rows = []
     try:
         async with (
             request.app[POOL].connection(timeout=2) as conn,
@@ -104,6 +165,8 @@ async def metrics(request: web.Request) -> web.Response:
             await cur.execute("SELECT * FROM api.get_ops_metrics()")
             for row in await cur.fetchall():
                 m.ops.labels(row["metric"], row["label"]).set(row["value"])
+            await cur.execute("SELECT * FROM api.get_alert_metrics()")
+            m.alerts.rows = await cur.fetchall()
         m.scrape_ok.set(1)
     except psycopg.Error:
         # A scrape still answers with what the process knows; /readyz reports the database.

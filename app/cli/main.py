@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from app import jobs as app_jobs
 from app.bot.webhook import BotConfigError, bot_config
+from app.cli import alerts as cli_alerts
 from app.config import Settings, describe_settings_error, get_settings
 from app.db import cluster as db_cluster
 from app.db.cluster import APP_DATABASE, LOGIN_ROLES, Cluster, ClusterError, libpq_environment
@@ -50,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP service until Ctrl-C")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument(
+        "--no-alerts", action="store_true", help="without the alert dispatcher (run it alone)"
+    )
     serve.set_defaults(handler=cmd_serve)
 
     db = commands.add_parser("db", help="the database: embedded cluster, migrations, psql")
@@ -123,6 +127,8 @@ def _parser() -> argparse.ArgumentParser:
     payment_commands.add_parser(
         "reconcile", help="compare getStarTransactions with our payments; record missed refunds"
     ).set_defaults(handler=cmd_payments_reconcile)
+
+    cli_alerts.add_parser(commands)
 
     tokens = commands.add_parser(
         "tokens", help="the internal API's tokens (INTERNAL_API_TOKENS_JSON)"
@@ -304,13 +310,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     log.info("server_listening", url=f"http://{args.host}:{args.port}")
     # Not web.run_app: it cannot take the runner that answers aiohttp's own errors as problems.
     if bot is not None:
-        asyncio.run(serve(create_app(settings, bot=bot), settings, args.host, args.port))
+        app = create_app(settings, bot=bot, alerts=not args.no_alerts)
+        asyncio.run(serve(app, settings, args.host, args.port))
     else:
-        asyncio.run(_serve_with_sandbox(settings, args.host, args.port))
+        asyncio.run(_serve_with_sandbox(settings, args.host, args.port, not args.no_alerts))
     return 0
 
 
-async def _serve_with_sandbox(settings: Settings, host: str, port: int) -> None:
+async def _serve_with_sandbox(settings: Settings, host: str, port: int, alerts: bool) -> None:
     """No TELEGRAM_BOT_TOKEN: the bot talks to the local sandbox, which delivers what
     `starpass chat` sends to the service's webhook."""
     from app.api.app import create_app
@@ -320,7 +327,7 @@ async def _serve_with_sandbox(settings: Settings, host: str, port: int) -> None:
 
     async with sandbox_running(settings.starpass_sandbox_port) as base_url:
         config = webhook.sandbox_config(base_url)
-        app = create_app(settings, bot=config)
+        app = create_app(settings, bot=config, alerts=alerts)
         own = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104 - a comparison
         url = f"http://{own}:{port}{webhook.WEBHOOK_PATH}"
 

@@ -344,7 +344,10 @@ def role_url(settings: Settings, role: str) -> str:
     PGPASSFILE), else the embedded cluster."""
     if role == APP_ROLE:
         return app_url(settings)
-    explicit = {ADMIN_ROLE: settings.starpass_admin_database_url}.get(role)
+    explicit = {
+        ADMIN_ROLE: settings.starpass_admin_database_url,
+        ALERTS_ROLE: settings.starpass_alerts_database_url,
+    }.get(role)
     if explicit:
         return explicit
     if settings.database_url:

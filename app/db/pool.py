@@ -17,9 +17,10 @@ from psycopg_pool import AsyncConnectionPool
 
 from app.config import Settings
 from app.db import timestamps
-from app.db.cluster import ADMIN_ROLE, APP_ROLE, role_url
+from app.db.cluster import ADMIN_ROLE, ALERTS_ROLE, APP_ROLE, role_url
 
 PROBE_TIMEOUT_SECONDS = 2
+ALERTS_POOL_MAX = 4
 # Callers within this time of the last check share its answer: under load, one check a second.
 PROBE_TTL_SECONDS = 1.0
 
@@ -71,11 +72,11 @@ def connection_kwargs(settings: Settings, application_name: str = APP_ROLE) -> d
 def create_pool(
     settings: Settings, conninfo: str | None = None, role: str = APP_ROLE
 ) -> AsyncConnectionPool:
-    sizes = (
-        (0, settings.starpass_admin_pool_max)
-        if role == ADMIN_ROLE
-        else (settings.starpass_db_pool_min, settings.starpass_db_pool_max)
-    )
+    sizes = {
+        ADMIN_ROLE: (0, settings.starpass_admin_pool_max),
+        # The alert dispatcher: a few concurrent sends, each one call at a time.
+        ALERTS_ROLE: (0, ALERTS_POOL_MAX),
+    }.get(role, (settings.starpass_db_pool_min, settings.starpass_db_pool_max))
     return AsyncConnectionPool(
         conninfo or role_url(settings, role),
         min_size=sizes[0],

@@ -2,7 +2,7 @@
 -- reason in the CONSTRAINT field (docs/errors.md), one SQLSTATE per reason; and each condition
 -- is raised with its reason (throws_ok cannot see that field: pg_temp.refusal reads it).
 BEGIN;
-SELECT plan(45);
+SELECT plan(48);
 \ir ../helpers.psql
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
@@ -77,8 +77,11 @@ SELECT is(pg_temp.refusal($$ SELECT api.set_promo_campaign_status(-1, 'PAUSED', 
           'SP404 campaign_not_found', 'campaign_not_found (set status)');
 SELECT is(pg_temp.refusal($$ SELECT billing.post_ledger_entry(4499, 'ADMIN_ADJUSTMENT', 1, 5) $$),
           'SP404 user_not_found', 'user_not_found');
-SELECT is(pg_temp.refusal($$ SELECT api.ack_alert(-1) $$), 'SP404 alert_not_found', 'alert_not_found (ack)');
-SELECT is(pg_temp.refusal($$ SELECT api.fail_alert(-1, 'e', NULL) $$), 'SP404 alert_not_found', 'alert_not_found (fail)');
+SELECT is(pg_temp.refusal($$ SELECT api.route_alert(-1, ARRAY['generic']) $$), 'SP404 alert_not_found', 'alert_not_found (route)');
+SELECT is(pg_temp.refusal($$ SELECT api.retry_alert(-1, 'test') $$), 'SP404 alert_not_found', 'alert_not_found (retry)');
+SELECT is(pg_temp.refusal($$ SELECT api.ack_alert_delivery(-1, 1) $$), 'SP404 delivery_not_found', 'delivery_not_found (ack)');
+SELECT is(pg_temp.refusal($$ SELECT api.fail_alert_delivery(-1, 1, 'e', NULL) $$), 'SP404 delivery_not_found',
+          'delivery_not_found (fail)');
 SELECT is(pg_temp.refusal($$ SELECT api.mark_purchase_refunded('no-such-charge', 'test', 'r') $$),
           'SP404 paid_purchase_not_found', 'paid_purchase_not_found');
 SELECT is(pg_temp.refusal($$ SELECT api.request_purchase_refund(-1, 'test', 'r') $$), 'SP404 purchase_not_found',
@@ -157,9 +160,13 @@ SELECT is(pg_temp.refusal($$ SELECT api.set_promo_campaign_status(
           'SP409 campaign_past_end', 'campaign_past_end');
 
 SELECT ops.raise_alert('jobs.failed', 'error', 'reasons', '{}', 'reasons-alert');
-SELECT api.fail_alert((SELECT max(alert_id) FROM ops.alert_outbox), 'gone', NULL);
-SELECT is(pg_temp.refusal($$ SELECT api.fail_alert((SELECT max(alert_id) FROM ops.alert_outbox), 'again', NULL) $$),
-          'SP409 alert_not_pending', 'alert_not_pending');
+SELECT is(pg_temp.refusal($$ SELECT api.retry_alert((SELECT max(alert_id) FROM ops.alert_outbox), 'test') $$),
+          'SP409 alert_not_dead', 'alert_not_dead');
+UPDATE ops.alert_outbox SET state = 'dead', dead_at = ops.now() WHERE dedup_key = 'reasons-alert';
+UPDATE ops.clock SET frozen_at = frozen_at + interval '11 minutes';  -- past the dedup window
+SELECT ops.raise_alert('jobs.failed', 'error', 'reasons again', '{}', 'reasons-alert');
+SELECT is(pg_temp.refusal($$ SELECT api.retry_alert((SELECT min(alert_id) FROM ops.alert_outbox WHERE dedup_key = 'reasons-alert'), 'test') $$),
+          'SP409 alert_key_pending', 'alert_key_pending');
 
 -- SPDUP
 SELECT is(pg_temp.refusal($$ SELECT api.create_promo_code('REASON-DISCOUNT-20', 'PREMIUM_GRANT', 'again',
