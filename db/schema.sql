@@ -204,6 +204,50 @@ ALTER DOMAIN billing.purchase_status OWNER TO starpass_owner;
 
 COMMENT ON DOMAIN billing.purchase_status IS 'A purchase''s state (billing.guard_purchase_change holds the transitions).';
 
+-- Name: alert_action; Type: DOMAIN; Schema: ops; Owner: starpass_owner
+
+CREATE DOMAIN ops.alert_action AS text
+	CONSTRAINT alert_action_check CHECK ((VALUE = ANY (ARRAY['trigger'::text, 'resolve'::text])));
+
+ALTER DOMAIN ops.alert_action OWNER TO starpass_owner;
+
+-- Name: DOMAIN alert_action; Type: COMMENT; Schema: ops; Owner: starpass_owner
+
+COMMENT ON DOMAIN ops.alert_action IS 'A trigger opens a condition, a resolve closes it (same dedup key at the provider).';
+
+-- Name: alert_provider; Type: DOMAIN; Schema: ops; Owner: starpass_owner
+
+CREATE DOMAIN ops.alert_provider AS text
+	CONSTRAINT alert_provider_check CHECK ((VALUE = ANY (ARRAY['generic'::text, 'slack'::text, 'pagerduty'::text])));
+
+ALTER DOMAIN ops.alert_provider OWNER TO starpass_owner;
+
+-- Name: DOMAIN alert_provider; Type: COMMENT; Schema: ops; Owner: starpass_owner
+
+COMMENT ON DOMAIN ops.alert_provider IS 'Where a target delivers: the generic JSON webhook, a Slack incoming webhook, PagerDuty Events API v2.';
+
+-- Name: alert_severity; Type: DOMAIN; Schema: ops; Owner: starpass_owner
+
+CREATE DOMAIN ops.alert_severity AS text
+	CONSTRAINT alert_severity_check CHECK ((VALUE = ANY (ARRAY['critical'::text, 'error'::text, 'warning'::text, 'info'::text])));
+
+ALTER DOMAIN ops.alert_severity OWNER TO starpass_owner;
+
+-- Name: DOMAIN alert_severity; Type: COMMENT; Schema: ops; Owner: starpass_owner
+
+COMMENT ON DOMAIN ops.alert_severity IS 'How bad an alert is (PagerDuty''s four severities).';
+
+-- Name: alert_state; Type: DOMAIN; Schema: ops; Owner: starpass_owner
+
+CREATE DOMAIN ops.alert_state AS text
+	CONSTRAINT alert_state_check CHECK ((VALUE = ANY (ARRAY['pending'::text, 'delivered'::text, 'dead'::text])));
+
+ALTER DOMAIN ops.alert_state OWNER TO starpass_owner;
+
+-- Name: DOMAIN alert_state; Type: COMMENT; Schema: ops; Owner: starpass_owner
+
+COMMENT ON DOMAIN ops.alert_state IS 'An alert''s or a delivery''s state.';
+
 -- Name: is_idempotency_key(text); Type: FUNCTION; Schema: ops; Owner: starpass_owner
 
 CREATE FUNCTION ops.is_idempotency_key(p_key text) RETURNS boolean
@@ -351,35 +395,43 @@ ALTER FUNCTION api.accept_terms(p_user_id bigint, p_terms_version text) OWNER TO
 
 COMMENT ON FUNCTION api.accept_terms(p_user_id bigint, p_terms_version text) IS 'Records that a user accepted the current terms (billing.terms_version): ACCEPTED, ALREADY_ACCEPTED (the first acceptance time is kept), or OUTDATED when another version was shown.';
 
--- Name: ack_alert(bigint); Type: FUNCTION; Schema: api; Owner: starpass_owner
+-- Name: ack_alert_delivery(bigint, integer); Type: FUNCTION; Schema: api; Owner: starpass_owner
 
-CREATE FUNCTION api.ack_alert(p_id bigint) RETURNS TABLE(alert_id bigint, state text, changed boolean)
+CREATE FUNCTION api.ack_alert_delivery(p_delivery_id bigint, p_attempt integer) RETURNS TABLE(delivery_id bigint, state text, changed boolean, send_again_in double precision)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    v_alert  ops.alert_outbox;
+    v_now        timestamptz := ops.now();
+    v_delivery   ops.alert_deliveries;
+    v_count      integer := 0;
 BEGIN
-    SELECT * INTO v_alert FROM ops.alert_outbox AS a WHERE a.alert_id = p_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'SP404', CONSTRAINT = 'alert_not_found', MESSAGE = 'alert not found', DETAIL = format('no alert %s', p_id);
+    PERFORM ops.check_argument(p_attempt >= 1, 'p_attempt', 'the attempt a claim returned (1 or more)', NULL);
+    v_delivery := ops.lock_alert_delivery(p_delivery_id);
+
+    -- The provider took it: delivered, whichever attempt this was (one whose lease ran out
+    -- was still delivered; at least once). Delivered twice is still delivered.
+    IF v_delivery.state = 'pending' THEN
+        UPDATE ops.alert_deliveries AS m SET state = 'delivered', delivered_at = v_now, claimed_until = NULL
+        WHERE (m.delivery_id = p_delivery_id OR m.summary_id = p_delivery_id) AND m.state = 'pending'
+          AND (m.delivery_id = p_delivery_id OR m.kind = 'alert');
+        GET DIAGNOSTICS v_count = ROW_COUNT;
+        UPDATE ops.alert_targets AS t
+        SET delivered = t.delivered + CASE WHEN v_delivery.kind = 'summary' THEN v_count - 1 ELSE v_count END
+        WHERE t.target = v_delivery.target;
+        PERFORM ops.settle_alert(m.alert_id) FROM ops.alert_deliveries AS m
+        WHERE (m.delivery_id = p_delivery_id OR m.summary_id = p_delivery_id) AND m.alert_id IS NOT NULL;
     END IF;
-    IF v_alert.state <> 'pending' THEN
-        RETURN QUERY SELECT p_id, v_alert.state, false;  -- delivered twice is still delivered
-        RETURN;
-    END IF;
-    UPDATE ops.alert_outbox AS a
-    SET state = 'delivered', delivered_at = ops.now(), claimed_until = NULL
-    WHERE a.alert_id = p_id;
-    RETURN QUERY SELECT p_id, 'delivered'::text, true;
+    RETURN QUERY SELECT p_delivery_id, 'delivered'::text, v_delivery.state = 'pending',
+                        ops.release_alert_target(v_delivery.target, p_delivery_id, p_attempt, NULL);
 END
 $$;
 
-ALTER FUNCTION api.ack_alert(p_id bigint) OWNER TO starpass_owner;
+ALTER FUNCTION api.ack_alert_delivery(p_delivery_id bigint, p_attempt integer) OWNER TO starpass_owner;
 
--- Name: FUNCTION ack_alert(p_id bigint); Type: COMMENT; Schema: api; Owner: starpass_owner
+-- Name: FUNCTION ack_alert_delivery(p_delivery_id bigint, p_attempt integer); Type: COMMENT; Schema: api; Owner: starpass_owner
 
-COMMENT ON FUNCTION api.ack_alert(p_id bigint) IS 'For dispatchers: marks an alert delivered (idempotent).';
+COMMENT ON FUNCTION api.ack_alert_delivery(p_delivery_id bigint, p_attempt integer) IS 'For dispatchers: the provider accepted the send of this claim (attempt): the delivery (a summary with its alerts) is delivered, the alerts settle, the target''s send slot is freed; returns the seconds until the target may send again.';
 
 -- Name: adjust_premium_days(bigint, integer, text, text); Type: FUNCTION; Schema: api; Owner: starpass_owner
 
@@ -697,6 +749,10 @@ BEGIN
                     'jobs.stale:' || v_job.job_name) IS NOT NULL THEN
                 v_raised := v_raised + 1;
             END IF;
+        ELSIF v_job.last_success IS NOT NULL THEN
+            -- Fresh again: a jobs.stale still open for this job is resolved.
+            PERFORM ops.resolve_alert('jobs.stale', jsonb_build_object('job', v_job.job_name),
+                format('job %s succeeded again at %s', v_job.job_name, v_job.last_success));
         END IF;
     END LOOP;
     RETURN v_raised;
@@ -707,7 +763,7 @@ ALTER FUNCTION api.check_job_health() OWNER TO starpass_owner;
 
 -- Name: FUNCTION check_job_health(); Type: COMMENT; Schema: api; Owner: starpass_owner
 
-COMMENT ON FUNCTION api.check_job_health() IS 'Job: raises jobs.failed for a job whose last run failed and jobs.stale for one without a success for jobs.stale_after_intervals of its intervals; returns how many alerts it raised.';
+COMMENT ON FUNCTION api.check_job_health() IS 'Job: raises jobs.failed for a job whose last run failed and jobs.stale for one without a success for jobs.stale_after_intervals of its intervals (resolved once it succeeds again); returns how many alerts it raised.';
 
 -- Name: check_pepper(); Type: FUNCTION; Schema: api; Owner: starpass_owner
 
@@ -826,9 +882,127 @@ ALTER FUNCTION api.choose_referral_reward(p_user_id bigint, p_reward_id bigint, 
 
 COMMENT ON FUNCTION api.choose_referral_reward(p_user_id bigint, p_reward_id bigint, p_choice text) IS 'The referrer''s one choice of reward: PREMIUM_DAYS (days now) or DISCOUNT (a personal reservation for a purchase). The first choice wins; replays and second choices return it with replayed = true.';
 
+-- Name: claim_alert_deliveries(text[], integer, integer); Type: FUNCTION; Schema: api; Owner: starpass_owner
+
+CREATE FUNCTION api.claim_alert_deliveries(p_targets text[], p_limit integer DEFAULT 10, p_lease_seconds integer DEFAULT 60) RETURNS TABLE(delivery_id bigint, target text, provider text, kind text, action text, dedup_key text, attempts integer, created_at timestamp with time zone, alerts jsonb)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_now          timestamptz := ops.now();
+    v_until        timestamptz;
+    v_maintenance  boolean;
+    v_overflow     integer;
+    v_target       ops.alert_targets;
+    v_waiting      integer;
+    v_held         boolean;
+    v_id           bigint;
+BEGIN
+    PERFORM ops.check_argument(p_targets IS NOT NULL AND array_position(p_targets, NULL) IS NULL, 'p_targets',
+        'name the targets this dispatcher can deliver to', NULL);
+    PERFORM ops.check_argument(p_limit BETWEEN 1 AND 100, 'p_limit', 'claim sends for 1 to 100 targets', NULL);
+    PERFORM ops.check_argument(p_lease_seconds BETWEEN 1 AND 3600, 'p_lease_seconds',
+        'a lease is 1 to 3600 seconds', NULL);
+    v_until := v_now + p_lease_seconds * interval '1 second';
+    v_maintenance := v_now < ops.setting_timestamptz('ops.alert_maintenance_until');
+    v_overflow := ops.setting_integer('ops.alert_overflow_after');
+
+    -- One send per free target: a target has one send in flight at a time and the next no
+    -- earlier than its provider's interval after the last one ended (ops.release_alert_target),
+    -- which holds however many dispatchers claim. A target locked by another claim is skipped.
+    -- During a maintenance window PagerDuty targets send nothing (their deliveries wait).
+    FOR v_target IN
+        SELECT t.* FROM ops.alert_targets AS t
+        WHERE t.target = ANY (p_targets) AND t.next_send_at <= v_now
+          AND NOT (v_maintenance AND t.provider = 'pagerduty')
+          AND EXISTS (SELECT FROM ops.alert_deliveries AS d
+                      WHERE d.target = t.target AND d.state = 'pending' AND d.summary_id IS NULL
+                        AND d.next_attempt_at <= v_now AND (d.claimed_until IS NULL OR d.claimed_until <= v_now))
+        ORDER BY t.next_send_at, t.target
+        LIMIT p_limit
+        FOR NO KEY UPDATE SKIP LOCKED
+    LOOP
+        v_id := NULL;
+        -- The triggers waiting for this target. More than ops.alert_overflow_after of them, or
+        -- several that were held (flood control, a maintenance window), go out as one summary:
+        -- each stays a delivery of its own, settled with the summary, so none is dropped.
+        SELECT count(*), coalesce(bool_or(d.hold_reason IS NOT NULL), false) INTO v_waiting, v_held
+        FROM ops.alert_deliveries AS d
+        WHERE d.target = v_target.target AND d.state = 'pending' AND d.summary_id IS NULL
+          AND d.kind = 'alert' AND d.action = 'trigger'
+          AND d.next_attempt_at <= v_now AND (d.claimed_until IS NULL OR d.claimed_until <= v_now);
+        IF v_waiting > v_overflow OR (v_waiting > 1 AND v_held) THEN
+            INSERT INTO ops.alert_deliveries AS s (target, kind, created_at, next_attempt_at, attempts, claimed_until)
+            VALUES (v_target.target, 'summary', v_now, v_now, 1, v_until)
+            RETURNING s.delivery_id INTO v_id;
+            UPDATE ops.alert_deliveries AS d SET summary_id = v_id
+            WHERE d.delivery_id IN (
+                SELECT m.delivery_id FROM ops.alert_deliveries AS m
+                WHERE m.target = v_target.target AND m.state = 'pending' AND m.summary_id IS NULL
+                  AND m.kind = 'alert' AND m.action = 'trigger'
+                  AND m.next_attempt_at <= v_now AND (m.claimed_until IS NULL OR m.claimed_until <= v_now)
+                ORDER BY m.next_attempt_at, m.delivery_id
+                LIMIT 1000
+                FOR UPDATE SKIP LOCKED);
+            GET DIAGNOSTICS v_waiting = ROW_COUNT;
+            IF v_waiting = 0 THEN  -- all of them taken meanwhile
+                DELETE FROM ops.alert_deliveries AS s WHERE s.delivery_id = v_id;
+                CONTINUE;
+            END IF;
+            UPDATE ops.alert_targets AS t SET summaries = t.summaries + 1 WHERE t.target = v_target.target;
+        ELSE
+            -- The oldest due delivery. A resolve waits while its trigger is still to be routed
+            -- or delivered to this target: a provider must see the incident before its end.
+            UPDATE ops.alert_deliveries AS d SET claimed_until = v_until, attempts = d.attempts + 1
+            WHERE d.delivery_id = (
+                SELECT c.delivery_id FROM ops.alert_deliveries AS c
+                WHERE c.target = v_target.target AND c.state = 'pending' AND c.summary_id IS NULL
+                  AND c.next_attempt_at <= v_now AND (c.claimed_until IS NULL OR c.claimed_until <= v_now)
+                  AND NOT (c.action = 'resolve' AND (
+                      EXISTS (SELECT FROM ops.alert_deliveries AS t
+                              WHERE t.target = c.target AND t.dedup_key = c.dedup_key AND t.action = 'trigger'
+                                AND t.state = 'pending' AND t.alert_id < c.alert_id)
+                      OR EXISTS (SELECT FROM ops.alert_outbox AS a
+                                 WHERE a.dedup_key = c.dedup_key AND a.action = 'trigger'
+                                   AND a.state = 'pending' AND a.routed_at IS NULL AND a.alert_id < c.alert_id)))
+                ORDER BY c.next_attempt_at, c.delivery_id
+                LIMIT 1
+                FOR UPDATE SKIP LOCKED)
+            RETURNING d.delivery_id INTO v_id;
+            CONTINUE WHEN v_id IS NULL;  -- only resolves waiting for their triggers
+        END IF;
+        UPDATE ops.alert_targets AS t
+        SET next_send_at = v_until, busy_with = v_id,
+            busy_attempt = (SELECT d.attempts FROM ops.alert_deliveries AS d WHERE d.delivery_id = v_id)
+        WHERE t.target = v_target.target;
+
+        RETURN QUERY
+        SELECT d.delivery_id, d.target, split_part(d.target, ':', 1), d.kind, d.action,
+               coalesce(d.dedup_key, 'ops.alerts_summarized:' || d.delivery_id), d.attempts, d.created_at,
+               (SELECT jsonb_agg(jsonb_build_object(
+                           'alert_id', a.alert_id, 'event', a.event, 'severity', a.severity,
+                           'summary', a.summary, 'details', a.details, 'dedup_key', a.dedup_key,
+                           'created_at', to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                           'action', a.action, 'resolves', a.resolves, 'attempts', m.attempts,
+                           'hold_reason', m.hold_reason)
+                       ORDER BY a.alert_id)
+                FROM ops.alert_deliveries AS m
+                JOIN ops.alert_outbox AS a ON a.alert_id = m.alert_id
+                WHERE m.delivery_id = d.delivery_id OR m.summary_id = d.delivery_id)
+        FROM ops.alert_deliveries AS d WHERE d.delivery_id = v_id;
+    END LOOP;
+END
+$$;
+
+ALTER FUNCTION api.claim_alert_deliveries(p_targets text[], p_limit integer, p_lease_seconds integer) OWNER TO starpass_owner;
+
+-- Name: FUNCTION claim_alert_deliveries(p_targets text[], p_limit integer, p_lease_seconds integer); Type: COMMENT; Schema: api; Owner: starpass_owner
+
+COMMENT ON FUNCTION api.claim_alert_deliveries(p_targets text[], p_limit integer, p_lease_seconds integer) IS 'For dispatchers: leases one send for each free target among p_targets (up to p_limit targets, SKIP LOCKED): its oldest due delivery, or a summary of everything waiting beyond ops.alert_overflow_after; the target sends nothing else until the send is acked or failed.';
+
 -- Name: claim_alerts(integer, integer); Type: FUNCTION; Schema: api; Owner: starpass_owner
 
-CREATE FUNCTION api.claim_alerts(p_limit integer DEFAULT 10, p_lease_seconds integer DEFAULT 60) RETURNS TABLE(alert_id bigint, event text, severity text, summary text, details jsonb, dedup_key text, created_at timestamp with time zone, attempts integer)
+CREATE FUNCTION api.claim_alerts(p_limit integer DEFAULT 10, p_lease_seconds integer DEFAULT 60) RETURNS TABLE(alert_id bigint, event text, severity text, summary text, details jsonb, dedup_key text, created_at timestamp with time zone, attempts integer, action text, resolves text)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -838,12 +1012,13 @@ BEGIN
     PERFORM ops.check_argument(p_limit BETWEEN 1 AND 1000, 'p_limit', 'claim 1 to 1000 alerts', NULL);
     PERFORM ops.check_argument(p_lease_seconds BETWEEN 1 AND 3600, 'p_lease_seconds',
         'a lease is 1 to 3600 seconds', NULL);
-    -- Due pending alerts nobody holds a live lease on; a crashed dispatcher's lease runs out
-    -- and its claims come back.
+    -- Alerts waiting to be routed (api.route_alert) that nobody holds a live lease on, oldest
+    -- first (a trigger is routed before its resolve); a crashed dispatcher's lease runs out and
+    -- its claims come back.
     RETURN QUERY
     WITH due AS (
         SELECT a.alert_id FROM ops.alert_outbox AS a
-        WHERE a.state = 'pending' AND a.next_attempt_at <= v_now
+        WHERE a.state = 'pending' AND a.routed_at IS NULL AND a.next_attempt_at <= v_now
           AND (a.claimed_until IS NULL OR a.claimed_until <= v_now)
         ORDER BY a.next_attempt_at, a.alert_id
         LIMIT p_limit
@@ -852,7 +1027,8 @@ BEGIN
     UPDATE ops.alert_outbox AS a
     SET claimed_until = v_now + p_lease_seconds * interval '1 second', attempts = a.attempts + 1
     FROM due WHERE a.alert_id = due.alert_id
-    RETURNING a.alert_id, a.event, a.severity, a.summary, a.details, a.dedup_key, a.created_at, a.attempts;
+    RETURNING a.alert_id, a.event, a.severity, a.summary, a.details, a.dedup_key, a.created_at, a.attempts,
+              a.action, a.resolves;
 END
 $$;
 
@@ -860,7 +1036,7 @@ ALTER FUNCTION api.claim_alerts(p_limit integer, p_lease_seconds integer) OWNER 
 
 -- Name: FUNCTION claim_alerts(p_limit integer, p_lease_seconds integer); Type: COMMENT; Schema: api; Owner: starpass_owner
 
-COMMENT ON FUNCTION api.claim_alerts(p_limit integer, p_lease_seconds integer) IS 'For dispatchers: leases up to p_limit due pending alerts (SKIP LOCKED) for p_lease_seconds; an expired lease makes an alert claimable again.';
+COMMENT ON FUNCTION api.claim_alerts(p_limit integer, p_lease_seconds integer) IS 'For dispatchers: leases up to p_limit pending alerts that are not routed yet (SKIP LOCKED) for p_lease_seconds, to route them with api.route_alert; an expired lease makes an alert claimable again.';
 
 -- Name: claim_telegram_update(bigint); Type: FUNCTION; Schema: api; Owner: starpass_owner
 
@@ -1210,43 +1386,82 @@ ALTER FUNCTION api.expire_promo_reservations(p_limit integer) OWNER TO starpass_
 
 COMMENT ON FUNCTION api.expire_promo_reservations(p_limit integer) IS 'Job: RESERVED -> EXPIRED for holds that have passed (pre-checkout grace included), releasing their capacity, in one bounded batch; returns how many. Never expires a reservation consumed or extended meanwhile.';
 
--- Name: fail_alert(bigint, text, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: starpass_owner
+-- Name: fail_alert_delivery(bigint, integer, text, double precision, text, double precision); Type: FUNCTION; Schema: api; Owner: starpass_owner
 
-CREATE FUNCTION api.fail_alert(p_id bigint, p_error text, p_retry_at timestamp with time zone) RETURNS TABLE(alert_id bigint, state text, next_attempt_at timestamp with time zone)
+CREATE FUNCTION api.fail_alert_delivery(p_delivery_id bigint, p_attempt integer, p_error text, p_retry_in double precision, p_fallback text DEFAULT NULL::text, p_target_wait double precision DEFAULT NULL::double precision) RETURNS TABLE(delivery_id bigint, state text, changed boolean, next_attempt_at timestamp with time zone, fallbacks integer, send_again_in double precision)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
+    AS $_$
 DECLARE
-    v_now    timestamptz := ops.now();
-    v_alert  ops.alert_outbox;
+    v_now        timestamptz := ops.now();
+    v_delivery   ops.alert_deliveries;
+    v_dead       boolean := p_retry_in IS NULL;
+    v_fallbacks  integer := 0;
+    v_count      integer := 0;
 BEGIN
+    PERFORM ops.check_argument(p_attempt >= 1, 'p_attempt', 'the attempt a claim returned (1 or more)', NULL);
     PERFORM ops.check_argument(char_length(p_error) BETWEEN 1 AND 2000, 'p_error',
         'say why the delivery failed (1 to 2000 characters)', NULL);
-    PERFORM ops.check_timestamp(p_retry_at, 'p_retry_at');
-    SELECT * INTO v_alert FROM ops.alert_outbox AS a WHERE a.alert_id = p_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'SP404', CONSTRAINT = 'alert_not_found', MESSAGE = 'alert not found', DETAIL = format('no alert %s', p_id);
-    ELSIF v_alert.state <> 'pending' THEN
-        RAISE EXCEPTION USING ERRCODE = 'SP409', CONSTRAINT = 'alert_not_pending', MESSAGE = 'alert is not pending',
-            DETAIL = format('alert %s is %s', p_id, v_alert.state);
+    PERFORM ops.check_argument(p_retry_in IS NULL OR p_retry_in BETWEEN 0 AND 604800, 'p_retry_in',
+        'retry within 0 to 604800 seconds (a week), or NULL for dead', NULL);
+    PERFORM ops.check_argument(p_target_wait IS NULL OR p_target_wait BETWEEN 0 AND 86400, 'p_target_wait',
+        'a target waits 0 to 86400 seconds (a day)', NULL);
+    PERFORM ops.check_argument(p_fallback IS NULL OR p_fallback ~ '^(generic|slack|pagerduty)(:[A-Za-z0-9#._-]{1,80})?$',
+        'p_fallback', 'a fallback is a target name', NULL);
+    v_delivery := ops.lock_alert_delivery(p_delivery_id);
+
+    -- Only the attempt that holds the claim records its failure: one whose lease ran out while
+    -- another attempt is under way (or that was delivered meanwhile) changes nothing.
+    IF v_delivery.state <> 'pending' OR v_delivery.attempts <> p_attempt THEN
+        RETURN QUERY SELECT p_delivery_id, v_delivery.state, false, v_delivery.next_attempt_at, 0,
+                            ops.release_alert_target(v_delivery.target, p_delivery_id, p_attempt,
+                                                     v_now + p_target_wait * interval '1 second');
+        RETURN;
     END IF;
-    -- No retry time: the alert is dead (kept, never deleted, for an operator to look at).
-    UPDATE ops.alert_outbox AS a
-    SET last_error = p_error, claimed_until = NULL,
-        state = CASE WHEN p_retry_at IS NULL THEN 'dead' ELSE 'pending' END,
-        dead_at = CASE WHEN p_retry_at IS NULL THEN v_now END,
-        next_attempt_at = coalesce(p_retry_at, a.next_attempt_at)
-    WHERE a.alert_id = p_id
-    RETURNING a.state, a.next_attempt_at INTO v_alert.state, v_alert.next_attempt_at;
-    RETURN QUERY SELECT p_id, v_alert.state, v_alert.next_attempt_at;
+    UPDATE ops.alert_deliveries AS d
+    SET last_error = p_error, claimed_until = NULL, failures = d.failures + 1,
+        state = CASE WHEN v_dead THEN 'dead' ELSE 'pending' END,
+        dead_at = CASE WHEN v_dead THEN v_now END,
+        next_attempt_at = CASE WHEN v_dead THEN d.next_attempt_at ELSE v_now + p_retry_in * interval '1 second' END,
+        fallback_target = CASE WHEN v_dead AND d.kind = 'alert' THEN p_fallback END
+    WHERE d.delivery_id = p_delivery_id
+    RETURNING d.* INTO v_delivery;
+    UPDATE ops.alert_targets AS t SET failed = t.failed + 1 WHERE t.target = v_delivery.target;
+
+    IF v_dead THEN
+        -- A summary's alerts die with it (each may still fall back, as its own delivery).
+        UPDATE ops.alert_deliveries AS m
+        SET state = 'dead', dead_at = v_now, claimed_until = NULL, last_error = p_error, fallback_target = p_fallback
+        WHERE m.summary_id = p_delivery_id AND m.state = 'pending';
+        UPDATE ops.alert_targets AS t
+        SET dead = t.dead + (SELECT count(*) FROM ops.alert_deliveries AS m
+                             WHERE (m.delivery_id = p_delivery_id OR m.summary_id = p_delivery_id) AND m.kind = 'alert')
+        WHERE t.target = v_delivery.target;
+        -- Fall back (a provider that refused for good, or ran out of attempts): the same alerts
+        -- once more to the fallback target, unless it has them already.
+        IF p_fallback IS NOT NULL AND p_fallback <> v_delivery.target THEN
+            INSERT INTO ops.alert_targets AS t (target) VALUES (p_fallback) ON CONFLICT (target) DO NOTHING;
+            INSERT INTO ops.alert_deliveries AS f (alert_id, target, action, dedup_key, fallback_for, created_at, next_attempt_at)
+            SELECT m.alert_id, p_fallback, m.action, m.dedup_key, m.delivery_id, v_now, v_now
+            FROM ops.alert_deliveries AS m
+            WHERE (m.delivery_id = p_delivery_id OR m.summary_id = p_delivery_id) AND m.kind = 'alert'
+            ON CONFLICT (alert_id, target) DO NOTHING;
+            GET DIAGNOSTICS v_fallbacks = ROW_COUNT;
+        END IF;
+        PERFORM ops.settle_alert(m.alert_id) FROM ops.alert_deliveries AS m
+        WHERE (m.delivery_id = p_delivery_id OR m.summary_id = p_delivery_id) AND m.alert_id IS NOT NULL;
+    END IF;
+    RETURN QUERY SELECT p_delivery_id, v_delivery.state, true, v_delivery.next_attempt_at, v_fallbacks,
+                        ops.release_alert_target(v_delivery.target, p_delivery_id, p_attempt,
+                                                 v_now + p_target_wait * interval '1 second');
 END
-$$;
+$_$;
 
-ALTER FUNCTION api.fail_alert(p_id bigint, p_error text, p_retry_at timestamp with time zone) OWNER TO starpass_owner;
+ALTER FUNCTION api.fail_alert_delivery(p_delivery_id bigint, p_attempt integer, p_error text, p_retry_in double precision, p_fallback text, p_target_wait double precision) OWNER TO starpass_owner;
 
--- Name: FUNCTION fail_alert(p_id bigint, p_error text, p_retry_at timestamp with time zone); Type: COMMENT; Schema: api; Owner: starpass_owner
+-- Name: FUNCTION fail_alert_delivery(p_delivery_id bigint, p_attempt integer, p_error text, p_retry_in double precision, p_fallback text, p_target_wait double precision); Type: COMMENT; Schema: api; Owner: starpass_owner
 
-COMMENT ON FUNCTION api.fail_alert(p_id bigint, p_error text, p_retry_at timestamp with time zone) IS 'For dispatchers: records a failed delivery; retried at p_retry_at, or dead when it is NULL.';
+COMMENT ON FUNCTION api.fail_alert_delivery(p_delivery_id bigint, p_attempt integer, p_error text, p_retry_in double precision, p_fallback text, p_target_wait double precision) IS 'For dispatchers: records a failed send of this claim: retried in p_retry_in seconds, or dead when NULL (then the alerts fall back to p_fallback); p_target_wait (a Retry-After) holds the whole target; returns the seconds until the target may send again.';
 
 -- Name: finish_telegram_update(bigint); Type: FUNCTION; Schema: api; Owner: starpass_owner
 
@@ -1266,6 +1481,39 @@ ALTER FUNCTION api.finish_telegram_update(p_update_id bigint) OWNER TO starpass_
 -- Name: FUNCTION finish_telegram_update(p_update_id bigint); Type: COMMENT; Schema: api; Owner: starpass_owner
 
 COMMENT ON FUNCTION api.finish_telegram_update(p_update_id bigint) IS 'Marks a claimed update handled, so a redelivery is answered as DUPLICATE; false when it was never claimed.';
+
+-- Name: get_alert_metrics(); Type: FUNCTION; Schema: api; Owner: starpass_owner
+
+CREATE FUNCTION api.get_alert_metrics() RETURNS TABLE(target text, provider text, delivered bigint, failed bigint, dead bigint, summaries bigint, pending bigint, held bigint, oldest_pending_seconds double precision)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_now          timestamptz := ops.now();
+    v_maintenance  boolean := ops.now() < ops.setting_timestamptz('ops.alert_maintenance_until');
+BEGIN
+    -- Per target: the counters (deliveries of alerts delivered and dead, failed sends, summaries
+    -- sent) and the backlog (pending deliveries; held: waiting for a flood window or a
+    -- maintenance window to end). Database-wide figures: every instance reports the same.
+    RETURN QUERY
+    SELECT t.target, t.provider, t.delivered, t.failed, t.dead, t.summaries,
+           count(d.delivery_id) FILTER (WHERE d.kind = 'alert'),
+           count(d.delivery_id) FILTER (WHERE d.kind = 'alert' AND (
+               (d.hold_reason = 'flood' AND d.next_attempt_at > v_now)
+               OR (v_maintenance AND t.provider = 'pagerduty'))),
+           coalesce(extract(epoch FROM v_now - min(d.created_at)), 0)::double precision
+    FROM ops.alert_targets AS t
+    LEFT JOIN ops.alert_deliveries AS d ON d.target = t.target AND d.state = 'pending'
+    GROUP BY t.target, t.provider, t.delivered, t.failed, t.dead, t.summaries
+    ORDER BY t.target;
+END
+$$;
+
+ALTER FUNCTION api.get_alert_metrics() OWNER TO starpass_owner;
+
+-- Name: FUNCTION get_alert_metrics(); Type: COMMENT; Schema: api; Owner: starpass_owner
+
+COMMENT ON FUNCTION api.get_alert_metrics() IS 'Figures for /metrics per alert target: deliveries delivered, dead, failed sends, summaries, and the pending and held backlog with the age of its oldest delivery.';
 
 -- Name: get_ops_metrics(); Type: FUNCTION; Schema: api; Owner: starpass_owner
 
@@ -1598,6 +1846,41 @@ ALTER FUNCTION api.init_purchase(p_user_id bigint, p_plan_code text, p_promo_red
 
 COMMENT ON FUNCTION api.init_purchase(p_user_id bigint, p_plan_code text, p_promo_redemption_id bigint, p_idempotency_key text) IS 'Opens a purchase of a plan at a price fixed now (optionally with the user''s live discount reservation): OPENED with what sendInvoice needs, or IDEMPOTENCY_CONFLICT for a key bound to other arguments; idempotent by key (ops.find_idempotent).';
 
+-- Name: list_alerts(text, integer, bigint); Type: FUNCTION; Schema: api; Owner: starpass_owner
+
+CREATE FUNCTION api.list_alerts(p_state text DEFAULT NULL::text, p_limit integer DEFAULT 50, p_before_id bigint DEFAULT NULL::bigint) RETURNS TABLE(alert_id bigint, event text, severity text, action text, state text, summary text, dedup_key text, created_at timestamp with time zone, routed_at timestamp with time zone, settled_at timestamp with time zone, deliveries jsonb)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF p_state IS NOT NULL THEN
+        PERFORM ops.check_value(p_state, 'ops.alert_state', 'p_state');
+    END IF;
+    PERFORM ops.check_argument(p_limit BETWEEN 1 AND 1000, 'p_limit', 'list 1 to 1000 alerts', NULL);
+    -- Newest first, in keyset pages (before p_before_id); each with its deliveries per target.
+    RETURN QUERY
+    SELECT a.alert_id, a.event, a.severity, a.action, a.state, a.summary, a.dedup_key, a.created_at,
+           a.routed_at, coalesce(a.delivered_at, a.dead_at),
+           coalesce((SELECT jsonb_agg(jsonb_build_object(
+                               'delivery_id', d.delivery_id, 'target', d.target, 'state', d.state,
+                               'attempts', d.attempts, 'failures', d.failures, 'hold_reason', d.hold_reason,
+                               'summary_id', d.summary_id, 'fallback_for', d.fallback_for,
+                               'next_attempt_at', d.next_attempt_at, 'last_error', d.last_error)
+                           ORDER BY d.delivery_id)
+                     FROM ops.alert_deliveries AS d WHERE d.alert_id = a.alert_id), '[]'::jsonb)
+    FROM ops.alert_outbox AS a
+    WHERE (p_state IS NULL OR a.state = p_state) AND (p_before_id IS NULL OR a.alert_id < p_before_id)
+    ORDER BY a.alert_id DESC
+    LIMIT p_limit;
+END
+$$;
+
+ALTER FUNCTION api.list_alerts(p_state text, p_limit integer, p_before_id bigint) OWNER TO starpass_owner;
+
+-- Name: FUNCTION list_alerts(p_state text, p_limit integer, p_before_id bigint); Type: COMMENT; Schema: api; Owner: starpass_owner
+
+COMMENT ON FUNCTION api.list_alerts(p_state text, p_limit integer, p_before_id bigint) IS 'Operator: alerts newest first (optionally of one state, keyset pages before p_before_id), each with its deliveries per target.';
+
 -- Name: list_plans(boolean); Type: FUNCTION; Schema: api; Owner: starpass_owner
 
 CREATE FUNCTION api.list_plans(p_include_inactive boolean DEFAULT false) RETURNS TABLE(plan_code text, title text, description text, premium_days integer, price_stars integer, currency text, is_active boolean)
@@ -1869,6 +2152,36 @@ ALTER FUNCTION api.quote_discount(p_user_id bigint, p_promo_redemption_id bigint
 -- Name: FUNCTION quote_discount(p_user_id bigint, p_promo_redemption_id bigint); Type: COMMENT; Schema: api; Owner: starpass_owner
 
 COMMENT ON FUNCTION api.quote_discount(p_user_id bigint, p_promo_redemption_id bigint) IS 'The plans on sale at the price a user''s live discount reservation gives them (the discount CTA); no rows when the reservation is not live or not theirs.';
+
+-- Name: raise_test_alert(text, text, text); Type: FUNCTION; Schema: api; Owner: starpass_owner
+
+CREATE FUNCTION api.raise_test_alert(p_event text, p_severity text, p_actor text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+DECLARE
+    v_id  bigint;
+BEGIN
+    PERFORM ops.check_argument(p_event ~ '^[a-z][a-z_]*(\.[a-z][a-z_]*)+$' AND char_length(p_event) <= 100, 'p_event',
+        format('%L is not an event name', left(p_event, 100)), 'Name an event of the catalog (docs/alerts.md), e.g. jobs.failed.');
+    PERFORM ops.check_value(p_severity, 'ops.alert_severity', 'p_severity');
+    PERFORM ops.check_actor(p_actor);
+    -- Routed like the event itself; marked as a test in its details, never flood-controlled,
+    -- and its own dedup key, so each call sends.
+    v_id := ops.raise_alert(p_event, p_severity, format('TEST: %s (sent by %s)', p_event, p_actor),
+                            jsonb_build_object('test', true, 'actor', p_actor),
+                            'test:' || p_event || ':' || pg_catalog.gen_random_uuid());
+    PERFORM ops.write_audit(p_actor, 'ops.alert_test_raised', 'alert', v_id::text, NULL,
+                            jsonb_build_object('event', p_event));
+    RETURN v_id;
+END
+$_$;
+
+ALTER FUNCTION api.raise_test_alert(p_event text, p_severity text, p_actor text) OWNER TO starpass_owner;
+
+-- Name: FUNCTION raise_test_alert(p_event text, p_severity text, p_actor text); Type: COMMENT; Schema: api; Owner: starpass_owner
+
+COMMENT ON FUNCTION api.raise_test_alert(p_event text, p_severity text, p_actor text) IS 'Operator: raises a test alert of an event (details.test = true, its own dedup key), routed and delivered like the event; audited. Returns its id.';
 
 -- Name: reconcile_star_payment(text, bigint, bigint, boolean, text); Type: FUNCTION; Schema: api; Owner: starpass_owner
 
@@ -2213,6 +2526,60 @@ ALTER FUNCTION api.reset_promo_throttle(p_user_id bigint, p_actor text, p_reason
 
 COMMENT ON FUNCTION api.reset_promo_throttle(p_user_id bigint, p_actor text, p_reason text) IS 'Support unblock: lifts a block and restarts the failure count (audited); a user with nothing to reset is left alone (changed = false).';
 
+-- Name: retry_alert(bigint, text, text); Type: FUNCTION; Schema: api; Owner: starpass_owner
+
+CREATE FUNCTION api.retry_alert(p_alert_id bigint, p_actor text, p_reason text DEFAULT NULL::text) RETURNS TABLE(alert_id bigint, state text, deliveries integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_now    timestamptz := ops.now();
+    v_alert  ops.alert_outbox;
+    v_count  integer;
+BEGIN
+    PERFORM ops.check_actor(p_actor);
+    PERFORM ops.check_argument(p_reason IS NULL OR char_length(p_reason) BETWEEN 1 AND 1000, 'p_reason',
+        'a reason is 1 to 1000 characters', NULL);
+    SELECT * INTO v_alert FROM ops.alert_outbox AS a WHERE a.alert_id = p_alert_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'SP404', CONSTRAINT = 'alert_not_found', MESSAGE = 'alert not found',
+            DETAIL = format('no alert %s', p_alert_id);
+    ELSIF v_alert.state <> 'dead' THEN
+        RAISE EXCEPTION USING ERRCODE = 'SP409', CONSTRAINT = 'alert_not_dead', MESSAGE = 'alert is not dead',
+            DETAIL = format('alert %s is %s', p_alert_id, v_alert.state),
+            HINT = 'Only a dead alert is retried; a pending one is still being delivered.';
+    END IF;
+    IF EXISTS (SELECT FROM ops.alert_outbox AS a WHERE a.dedup_key = v_alert.dedup_key AND a.state = 'pending') THEN
+        RAISE EXCEPTION USING ERRCODE = 'SP409', CONSTRAINT = 'alert_key_pending', MESSAGE = 'an alert with this dedup key is pending',
+            DETAIL = format('alert %s has the dedup key of a pending alert', p_alert_id),
+            HINT = 'The condition was raised again and that alert is being delivered; retry this one after it settled.';
+    END IF;
+    -- Every dead delivery of the alert goes again, to the same target, with a fresh count of
+    -- attempts (the old count is in the audit row); delivered ones are not sent twice. An alert
+    -- that died inside a summary is sent on its own.
+    UPDATE ops.alert_deliveries AS d
+    SET state = 'pending', dead_at = NULL, attempts = 0, next_attempt_at = v_now, summary_id = NULL,
+        fallback_target = NULL, hold_reason = NULL
+    WHERE d.alert_id = p_alert_id AND d.state = 'dead';
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    -- An alert that was never routed (refused by every dispatcher) is routed again.
+    UPDATE ops.alert_outbox AS a
+    SET state = 'pending', dead_at = NULL, next_attempt_at = v_now,
+        routed_at = CASE WHEN v_count = 0 THEN NULL ELSE a.routed_at END
+    WHERE a.alert_id = p_alert_id;
+    PERFORM ops.write_audit(p_actor, 'ops.alert_retried', 'alert', p_alert_id::text, p_reason,
+                            jsonb_build_object('event', v_alert.event, 'deliveries', v_count,
+                                               'last_error', v_alert.last_error));
+    RETURN QUERY SELECT p_alert_id, 'pending'::text, v_count;
+END
+$$;
+
+ALTER FUNCTION api.retry_alert(p_alert_id bigint, p_actor text, p_reason text) OWNER TO starpass_owner;
+
+-- Name: FUNCTION retry_alert(p_alert_id bigint, p_actor text, p_reason text); Type: COMMENT; Schema: api; Owner: starpass_owner
+
+COMMENT ON FUNCTION api.retry_alert(p_alert_id bigint, p_actor text, p_reason text) IS 'Operator: sends a dead alert again (each dead delivery, attempts counted afresh; audited); SP409 unless it is dead or while another alert with its dedup key is pending.';
+
 -- Name: rollback_refunded_promo(bigint, text, text, text); Type: FUNCTION; Schema: api; Owner: starpass_owner
 
 CREATE FUNCTION api.rollback_refunded_promo(p_purchase_id bigint, p_actor text, p_idempotency_key text, p_reason text DEFAULT NULL::text) RETURNS api.rollback_refunded_promo_result
@@ -2294,6 +2661,93 @@ ALTER FUNCTION api.rollover_promo_campaigns() OWNER TO starpass_owner;
 -- Name: FUNCTION rollover_promo_campaigns(); Type: COMMENT; Schema: api; Owner: starpass_owner
 
 COMMENT ON FUNCTION api.rollover_promo_campaigns() IS 'Job: ACTIVE/PAUSED -> EXPIRED after ends_at; ACTIVE -> DEPLETED when used_total reached max_uses and no reservation remains. Returns how many campaigns changed.';
+
+-- Name: route_alert(bigint, text[], integer, interval); Type: FUNCTION; Schema: api; Owner: starpass_owner
+
+CREATE FUNCTION api.route_alert(p_alert_id bigint, p_targets text[], p_flood_limit integer DEFAULT NULL::integer, p_repeat_interval interval DEFAULT NULL::interval) RETURNS TABLE(alert_id bigint, deliveries integer, held_until timestamp with time zone, changed boolean)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+DECLARE
+    v_now          timestamptz := ops.now();
+    v_alert        ops.alert_outbox;
+    v_limit        integer;
+    v_every        interval;
+    v_flood        ops.alert_floods;
+    v_held         timestamptz;
+    v_maintenance  boolean;
+    v_count        integer;
+BEGIN
+    PERFORM ops.check_argument(cardinality(p_targets) BETWEEN 1 AND 20
+                               AND array_position(p_targets, NULL) IS NULL, 'p_targets',
+        'route to 1 to 20 targets', 'Name targets as generic, slack, slack:<channel>, pagerduty or pagerduty:<name>.');
+    PERFORM ops.check_argument(
+        (SELECT bool_and(t ~ '^(generic|slack|pagerduty)(:[A-Za-z0-9#._-]{1,80})?$') FROM unnest(p_targets) AS t),
+        'p_targets', 'a target name is generic, slack, slack:<channel>, pagerduty or pagerduty:<name>',
+        'A target is a name from the dispatcher''s configuration, never a URL or a key.');
+    PERFORM ops.check_argument(p_flood_limit IS NULL OR p_flood_limit BETWEEN 1 AND 100000, 'p_flood_limit',
+        'a flood limit is 1 to 100000 alerts per repeat interval', NULL);
+    PERFORM ops.check_argument(p_repeat_interval IS NULL
+                               OR (p_repeat_interval > interval '0' AND p_repeat_interval <= interval '7 days'),
+        'p_repeat_interval', 'a repeat interval is more than 0 and at most 7 days', NULL);
+
+    -- Lock order: the alert, its event's flood window, then the new deliveries.
+    SELECT * INTO v_alert FROM ops.alert_outbox AS a WHERE a.alert_id = p_alert_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'SP404', CONSTRAINT = 'alert_not_found', MESSAGE = 'alert not found',
+            DETAIL = format('no alert %s', p_alert_id);
+    END IF;
+    IF v_alert.routed_at IS NOT NULL OR v_alert.state <> 'pending' THEN
+        -- Routed already (by another dispatcher whose lease ran out), or settled by hand.
+        RETURN QUERY SELECT p_alert_id, (SELECT count(*)::integer FROM ops.alert_deliveries AS d
+                                         WHERE d.alert_id = p_alert_id AND d.fallback_for IS NULL),
+                            NULL::timestamptz, false;
+        RETURN;
+    END IF;
+
+    -- Flood control: per event, at most v_limit alerts per repeat interval go out at once; the
+    -- rest wait for the end of the interval and then go out together, as one summary per
+    -- target. Resolves and test alerts are never held.
+    IF v_alert.action = 'trigger' AND NOT coalesce(v_alert.details -> 'test' = 'true'::jsonb, false) THEN
+        v_limit := coalesce(p_flood_limit, ops.setting_integer('ops.alert_flood_limit'));
+        v_every := coalesce(p_repeat_interval, ops.setting_interval('ops.alert_repeat_interval'));
+        INSERT INTO ops.alert_floods AS f (event, window_start, routed) VALUES (v_alert.event, v_now, 0)
+        ON CONFLICT (event) DO NOTHING;
+        SELECT * INTO v_flood FROM ops.alert_floods AS f WHERE f.event = v_alert.event FOR UPDATE;
+        IF v_flood.window_start + v_every <= v_now THEN
+            v_flood.window_start := v_now;
+            v_flood.routed := 0;
+        END IF;
+        v_flood.routed := v_flood.routed + 1;
+        UPDATE ops.alert_floods AS f SET window_start = v_flood.window_start, routed = v_flood.routed
+        WHERE f.event = v_alert.event;
+        IF v_flood.routed > v_limit THEN
+            v_held := v_flood.window_start + v_every;
+        END IF;
+    END IF;
+
+    -- A page raised during a maintenance window is held while the window lasts (api.claim_alert_deliveries
+    -- reads the window each time, so ending it early releases the pages).
+    v_maintenance := v_now < ops.setting_timestamptz('ops.alert_maintenance_until');
+    INSERT INTO ops.alert_targets AS t (target) SELECT DISTINCT x FROM unnest(p_targets) AS x
+    ON CONFLICT (target) DO NOTHING;
+    INSERT INTO ops.alert_deliveries (alert_id, target, action, dedup_key, hold_reason, created_at, next_attempt_at)
+    SELECT p_alert_id, x.t, v_alert.action, coalesce(v_alert.resolves, v_alert.dedup_key),
+           CASE WHEN v_held IS NOT NULL THEN 'flood'
+                WHEN v_maintenance AND split_part(x.t, ':', 1) = 'pagerduty' THEN 'maintenance' END,
+           v_now, coalesce(v_held, v_now)
+    FROM (SELECT DISTINCT t FROM unnest(p_targets) AS t) AS x;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    UPDATE ops.alert_outbox AS a SET routed_at = v_now, claimed_until = NULL WHERE a.alert_id = p_alert_id;
+    RETURN QUERY SELECT p_alert_id, v_count, v_held, true;
+END
+$_$;
+
+ALTER FUNCTION api.route_alert(p_alert_id bigint, p_targets text[], p_flood_limit integer, p_repeat_interval interval) OWNER TO starpass_owner;
+
+-- Name: FUNCTION route_alert(p_alert_id bigint, p_targets text[], p_flood_limit integer, p_repeat_interval interval); Type: COMMENT; Schema: api; Owner: starpass_owner
+
+COMMENT ON FUNCTION api.route_alert(p_alert_id bigint, p_targets text[], p_flood_limit integer, p_repeat_interval interval) IS 'For dispatchers: routes an alert to its targets (one delivery each), applying flood control per event and the maintenance window for pages; again, nothing changes.';
 
 -- Name: run_promo_bruteforce_guard(); Type: FUNCTION; Schema: api; Owner: starpass_owner
 
@@ -2451,6 +2905,11 @@ BEGIN
                                                    ELSE 'promo.campaign_resumed' END,
                             'promo_code', p_promo_code_id::text, p_reason,
                             jsonb_build_object('from', v_campaign.status, 'to', p_status));
+    IF p_status = 'ACTIVE' AND v_campaign.paused_reason = 'BRUTE_FORCE_GUARD' THEN
+        -- The guard's incident is over: its alert is resolved (PagerDuty closes the incident).
+        PERFORM ops.resolve_alert('promo.campaign_autopaused', jsonb_build_object('promo_code_id', p_promo_code_id),
+            format('campaign %s resumed by %s after the brute-force guard paused it', p_promo_code_id, p_actor));
+    END IF;
     RETURN QUERY SELECT p_promo_code_id, p_status, true;
 END
 $$;
@@ -2459,7 +2918,7 @@ ALTER FUNCTION api.set_promo_campaign_status(p_promo_code_id bigint, p_status te
 
 -- Name: FUNCTION set_promo_campaign_status(p_promo_code_id bigint, p_status text, p_actor text, p_reason text); Type: COMMENT; Schema: api; Owner: starpass_owner
 
-COMMENT ON FUNCTION api.set_promo_campaign_status(p_promo_code_id bigint, p_status text, p_actor text, p_reason text) IS 'Operator pause/resume (ACTIVE <-> PAUSED only, audited); the same status again changes nothing; SP409 for an ended campaign or a resume past ends_at.';
+COMMENT ON FUNCTION api.set_promo_campaign_status(p_promo_code_id bigint, p_status text, p_actor text, p_reason text) IS 'Operator pause/resume (ACTIVE <-> PAUSED only, audited; resuming a campaign the brute-force guard paused resolves its alert); the same status again changes nothing; SP409 for an ended campaign or a resume past ends_at.';
 
 -- Name: set_setting(text, text, text, text); Type: FUNCTION; Schema: api; Owner: starpass_owner
 
@@ -3045,6 +3504,18 @@ ALTER FUNCTION core.is_user_id(p_user_id bigint) OWNER TO starpass_owner;
 
 COMMENT ON FUNCTION core.is_user_id(p_user_id bigint) IS 'Whether a value is a Telegram user id (1 to 2^53-1).';
 
+-- Name: alert_send_interval(text); Type: FUNCTION; Schema: ops; Owner: starpass_owner
+
+CREATE FUNCTION ops.alert_send_interval(p_provider text) RETURNS interval
+    LANGUAGE sql STABLE
+    AS $$ SELECT ops.setting_interval('ops.alert_' || p_provider || '_interval') $$;
+
+ALTER FUNCTION ops.alert_send_interval(p_provider text) OWNER TO starpass_owner;
+
+-- Name: FUNCTION alert_send_interval(p_provider text); Type: COMMENT; Schema: ops; Owner: starpass_owner
+
+COMMENT ON FUNCTION ops.alert_send_interval(p_provider text) IS 'The least time between two sends to one target of the provider (settings ops.alert_<provider>_interval).';
+
 -- Name: check_actor(text); Type: FUNCTION; Schema: ops; Owner: starpass_owner
 
 CREATE FUNCTION ops.check_actor(p_actor text) RETURNS void
@@ -3291,26 +3762,117 @@ COMMENT ON FUNCTION ops.idempotent_answer(p_row anyelement, p_prior ops.idempote
 CREATE FUNCTION ops.is_valid_setting_value(p_value_type text, p_value text) RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
+    AS $_$
 BEGIN
     CASE p_value_type
         WHEN 'integer'  THEN PERFORM p_value::integer;
         WHEN 'interval' THEN PERFORM p_value::interval;
         WHEN 'boolean'  THEN PERFORM p_value::boolean;
         WHEN 'text'     THEN NULL;
+        WHEN 'timestamptz' THEN
+            IF p_value IN ('-infinity', 'infinity') THEN
+                RETURN true;
+            END IF;
+            IF p_value !~ '^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)? ?(Z|[+-]\d{2}(:?\d{2})?)$' THEN
+                RETURN false;
+            END IF;
+            RETURN ops.timestamp_range() @> p_value::timestamptz;
         ELSE RETURN false;
     END CASE;
     RETURN true;
 EXCEPTION WHEN data_exception THEN
     RETURN false;
 END
-$$;
+$_$;
 
 ALTER FUNCTION ops.is_valid_setting_value(p_value_type text, p_value text) OWNER TO starpass_owner;
 
 -- Name: FUNCTION is_valid_setting_value(p_value_type text, p_value text); Type: COMMENT; Schema: ops; Owner: starpass_owner
 
-COMMENT ON FUNCTION ops.is_valid_setting_value(p_value_type text, p_value text) IS 'Whether a setting value parses as its declared type (used by CHECK constraints).';
+COMMENT ON FUNCTION ops.is_valid_setting_value(p_value_type text, p_value text) IS 'Whether a setting value parses as its declared type (used by CHECK constraints); a timestamptz is ISO 8601 with an offset, or -infinity/infinity.';
+
+-- Name: alert_deliveries; Type: TABLE; Schema: ops; Owner: starpass_owner
+
+CREATE TABLE ops.alert_deliveries (
+    delivery_id bigint NOT NULL,
+    alert_id bigint,
+    target text NOT NULL,
+    kind text DEFAULT 'alert'::text NOT NULL,
+    action text DEFAULT 'trigger'::text NOT NULL,
+    dedup_key text,
+    state text DEFAULT 'pending'::text NOT NULL,
+    hold_reason text,
+    summary_id bigint,
+    fallback_for bigint,
+    fallback_target text,
+    attempts integer DEFAULT 0 NOT NULL,
+    failures integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    next_attempt_at timestamp with time zone NOT NULL,
+    claimed_until timestamp with time zone,
+    last_error text,
+    delivered_at timestamp with time zone,
+    dead_at timestamp with time zone,
+    CONSTRAINT alert_deliveries_action_check CHECK ((action = ((action)::ops.alert_action)::text)),
+    CONSTRAINT alert_deliveries_attempts_check CHECK ((attempts >= 0)),
+    CONSTRAINT alert_deliveries_dedup_key_check CHECK (((char_length(dedup_key) >= 1) AND (char_length(dedup_key) <= 200))),
+    CONSTRAINT alert_deliveries_failures_check CHECK ((failures >= 0)),
+    CONSTRAINT alert_deliveries_hold_reason_check CHECK ((hold_reason = ANY (ARRAY['flood'::text, 'maintenance'::text]))),
+    CONSTRAINT alert_deliveries_kind_check CHECK ((kind = ANY (ARRAY['alert'::text, 'summary'::text]))),
+    CONSTRAINT alert_deliveries_kind_fields CHECK (
+CASE kind
+    WHEN 'alert'::text THEN ((alert_id IS NOT NULL) AND (dedup_key IS NOT NULL))
+    WHEN 'summary'::text THEN ((alert_id IS NULL) AND (dedup_key IS NULL) AND (summary_id IS NULL) AND (action = 'trigger'::text) AND (fallback_for IS NULL))
+    ELSE NULL::boolean
+END),
+    CONSTRAINT alert_deliveries_last_error_check CHECK ((char_length(last_error) <= 2000)),
+    CONSTRAINT alert_deliveries_state_check CHECK ((state = ((state)::ops.alert_state)::text)),
+    CONSTRAINT alert_deliveries_state_fields CHECK (
+CASE state
+    WHEN 'pending'::text THEN ((delivered_at IS NULL) AND (dead_at IS NULL))
+    WHEN 'delivered'::text THEN ((delivered_at IS NOT NULL) AND (dead_at IS NULL) AND (claimed_until IS NULL))
+    WHEN 'dead'::text THEN ((dead_at IS NOT NULL) AND (delivered_at IS NULL) AND (claimed_until IS NULL))
+    ELSE NULL::boolean
+END)
+);
+
+ALTER TABLE ops.alert_deliveries OWNER TO starpass_owner;
+
+-- Name: TABLE alert_deliveries; Type: COMMENT; Schema: ops; Owner: starpass_owner
+
+COMMENT ON TABLE ops.alert_deliveries IS 'One alert towards one target (or a summary of several towards one target): lease, attempts, backoff, dead letter.';
+
+-- Name: lock_alert_delivery(bigint); Type: FUNCTION; Schema: ops; Owner: starpass_owner
+
+CREATE FUNCTION ops.lock_alert_delivery(p_delivery_id bigint) RETURNS ops.alert_deliveries
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_delivery  ops.alert_deliveries;
+BEGIN
+    -- For the answer to a send: the alerts it carries (one, or a summary's), by id, then the
+    -- delivery itself: the lock order of every function that settles alerts, so two answers
+    -- for deliveries of one alert settle it once and never deadlock.
+    PERFORM FROM ops.alert_deliveries AS d WHERE d.delivery_id = p_delivery_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'SP404', CONSTRAINT = 'delivery_not_found', MESSAGE = 'alert delivery not found',
+            DETAIL = format('no alert delivery %s', p_delivery_id);
+    END IF;
+    PERFORM FROM ops.alert_outbox AS a
+    WHERE a.alert_id IN (SELECT m.alert_id FROM ops.alert_deliveries AS m
+                         WHERE m.delivery_id = p_delivery_id OR m.summary_id = p_delivery_id)
+    ORDER BY a.alert_id
+    FOR UPDATE;
+    SELECT * INTO v_delivery FROM ops.alert_deliveries AS d WHERE d.delivery_id = p_delivery_id FOR UPDATE;
+    RETURN v_delivery;
+END
+$$;
+
+ALTER FUNCTION ops.lock_alert_delivery(p_delivery_id bigint) OWNER TO starpass_owner;
+
+-- Name: FUNCTION lock_alert_delivery(p_delivery_id bigint); Type: COMMENT; Schema: ops; Owner: starpass_owner
+
+COMMENT ON FUNCTION ops.lock_alert_delivery(p_delivery_id bigint) IS 'Locks the alerts a delivery carries (by id), then the delivery, and returns it; SP404 delivery_not_found.';
 
 -- Name: lock_class(text); Type: FUNCTION; Schema: ops; Owner: starpass_owner
 
@@ -3369,9 +3931,9 @@ ALTER FUNCTION ops.now() OWNER TO starpass_owner;
 
 COMMENT ON FUNCTION ops.now() IS 'The time every business rule uses: transaction start, unless the database enables the test clock (starpass.test_clock = on) and a test pinned or shifted ops.clock.';
 
--- Name: raise_alert(text, text, text, jsonb, text); Type: FUNCTION; Schema: ops; Owner: starpass_owner
+-- Name: raise_alert(text, text, text, jsonb, text, text); Type: FUNCTION; Schema: ops; Owner: starpass_owner
 
-CREATE FUNCTION ops.raise_alert(p_event text, p_severity text, p_summary text, p_details jsonb, p_dedup_key text) RETURNS bigint
+CREATE FUNCTION ops.raise_alert(p_event text, p_severity text, p_summary text, p_details jsonb, p_dedup_key text, p_resolves text DEFAULT NULL::text) RETURNS bigint
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -3380,25 +3942,28 @@ DECLARE
 BEGIN
     -- In the caller's transaction: the alert exists exactly when the change that caused it
     -- committed. The same dedup key within the window, or while one is pending, is not raised
-    -- again (the partial unique index settles concurrent raises).
+    -- again (the partial unique index settles concurrent raises). With p_resolves the alert is a
+    -- resolve of the trigger raised with that dedup key (ops.resolve_alert).
     IF EXISTS (SELECT FROM ops.alert_outbox AS a
                WHERE a.dedup_key = p_dedup_key
                  AND (a.state = 'pending' OR a.created_at > v_now - ops.setting_interval('ops.alert_dedup_window'))) THEN
         RETURN NULL;
     END IF;
-    INSERT INTO ops.alert_outbox (event, severity, summary, details, dedup_key, created_at, next_attempt_at)
-    VALUES (p_event, p_severity, left(p_summary, 500), coalesce(p_details, '{}'::jsonb), p_dedup_key, v_now, v_now)
+    INSERT INTO ops.alert_outbox (event, severity, summary, details, dedup_key, created_at, next_attempt_at,
+                                  action, resolves)
+    VALUES (p_event, p_severity, left(p_summary, 500), coalesce(p_details, '{}'::jsonb), p_dedup_key, v_now, v_now,
+            CASE WHEN p_resolves IS NULL THEN 'trigger' ELSE 'resolve' END, p_resolves)
     ON CONFLICT (dedup_key) WHERE state = 'pending' DO NOTHING
     RETURNING alert_id INTO v_alert_id;
     RETURN v_alert_id;
 END
 $$;
 
-ALTER FUNCTION ops.raise_alert(p_event text, p_severity text, p_summary text, p_details jsonb, p_dedup_key text) OWNER TO starpass_owner;
+ALTER FUNCTION ops.raise_alert(p_event text, p_severity text, p_summary text, p_details jsonb, p_dedup_key text, p_resolves text) OWNER TO starpass_owner;
 
--- Name: FUNCTION raise_alert(p_event text, p_severity text, p_summary text, p_details jsonb, p_dedup_key text); Type: COMMENT; Schema: ops; Owner: starpass_owner
+-- Name: FUNCTION raise_alert(p_event text, p_severity text, p_summary text, p_details jsonb, p_dedup_key text, p_resolves text); Type: COMMENT; Schema: ops; Owner: starpass_owner
 
-COMMENT ON FUNCTION ops.raise_alert(p_event text, p_severity text, p_summary text, p_details jsonb, p_dedup_key text) IS 'Raises an operational alert in the caller''s transaction; returns its id, or NULL when the same dedup key is pending or was raised within ops.alert_dedup_window.';
+COMMENT ON FUNCTION ops.raise_alert(p_event text, p_severity text, p_summary text, p_details jsonb, p_dedup_key text, p_resolves text) IS 'Raises an operational alert in the caller''s transaction (a resolve of the trigger with dedup key p_resolves when given); returns its id, or NULL when the same dedup key is pending or was raised within ops.alert_dedup_window.';
 
 -- Name: refuse_mutation(); Type: FUNCTION; Schema: ops; Owner: starpass_owner
 
@@ -3421,6 +3986,39 @@ ALTER FUNCTION ops.refuse_mutation() OWNER TO starpass_owner;
 -- Name: FUNCTION refuse_mutation(); Type: COMMENT; Schema: ops; Owner: starpass_owner
 
 COMMENT ON FUNCTION ops.refuse_mutation() IS 'Trigger: keeps a table append-only.';
+
+-- Name: release_alert_target(text, bigint, integer, timestamp with time zone); Type: FUNCTION; Schema: ops; Owner: starpass_owner
+
+CREATE FUNCTION ops.release_alert_target(p_target text, p_delivery_id bigint, p_attempt integer, p_wait_until timestamp with time zone) RETURNS double precision
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_now   timestamptz := ops.now();
+    v_next  timestamptz;
+BEGIN
+    -- The send of this attempt is over: the target may send again after its provider's interval
+    -- (or p_wait_until, a Retry-After, if later). Only the attempt that holds the slot frees it: a
+    -- dispatcher that answers after its lease ran out, while another attempt holds the slot,
+    -- leaves that one alone (but a Retry-After still pushes the next send back). Returns the
+    -- seconds until the next send, so the dispatcher knows when to claim again.
+    UPDATE ops.alert_targets AS t
+    SET next_send_at = CASE
+            WHEN t.busy_with = p_delivery_id AND t.busy_attempt = p_attempt
+                THEN greatest(v_now + ops.alert_send_interval(t.provider), coalesce(p_wait_until, '-infinity'))
+            ELSE greatest(t.next_send_at, coalesce(p_wait_until, '-infinity')) END,
+        busy_with = CASE WHEN t.busy_with = p_delivery_id AND t.busy_attempt = p_attempt THEN NULL ELSE t.busy_with END,
+        busy_attempt = CASE WHEN t.busy_with = p_delivery_id AND t.busy_attempt = p_attempt THEN NULL ELSE t.busy_attempt END
+    WHERE t.target = p_target
+    RETURNING t.next_send_at INTO v_next;
+    RETURN greatest(extract(epoch FROM v_next - v_now), 0)::double precision;
+END
+$$;
+
+ALTER FUNCTION ops.release_alert_target(p_target text, p_delivery_id bigint, p_attempt integer, p_wait_until timestamp with time zone) OWNER TO starpass_owner;
+
+-- Name: FUNCTION release_alert_target(p_target text, p_delivery_id bigint, p_attempt integer, p_wait_until timestamp with time zone); Type: COMMENT; Schema: ops; Owner: starpass_owner
+
+COMMENT ON FUNCTION ops.release_alert_target(p_target text, p_delivery_id bigint, p_attempt integer, p_wait_until timestamp with time zone) IS 'Frees a target''s send slot held by this delivery attempt (next send after the provider''s interval, or p_wait_until); returns the seconds until its next send.';
 
 -- Name: request_hash(jsonb); Type: FUNCTION; Schema: ops; Owner: starpass_owner
 
@@ -3459,6 +4057,38 @@ ALTER FUNCTION ops.require_read_committed(p_function text) OWNER TO starpass_own
 -- Name: FUNCTION require_read_committed(p_function text); Type: COMMENT; Schema: ops; Owner: starpass_owner
 
 COMMENT ON FUNCTION ops.require_read_committed(p_function text) IS 'Raises SP409 "<function> needs READ COMMITTED" at any other isolation level.';
+
+-- Name: resolve_alert(text, jsonb, text); Type: FUNCTION; Schema: ops; Owner: starpass_owner
+
+CREATE FUNCTION ops.resolve_alert(p_event text, p_subject jsonb, p_summary text) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_trigger  ops.alert_outbox;
+BEGIN
+    -- The condition behind the newest trigger of this event for this subject (its details
+    -- contain p_subject, e.g. {"promo_code_id": 7}) has cleared: raise its resolve, once. The
+    -- resolve carries the trigger's dedup key, which the providers use to close the incident
+    -- (PagerDuty: event_action resolve with the same dedup_key and routing key).
+    SELECT * INTO v_trigger FROM ops.alert_outbox AS a
+    WHERE a.event = p_event AND a.action = 'trigger' AND a.details @> p_subject
+    ORDER BY a.alert_id DESC
+    LIMIT 1;
+    IF NOT FOUND OR EXISTS (SELECT FROM ops.alert_outbox AS r
+                            WHERE r.action = 'resolve' AND r.resolves = v_trigger.dedup_key
+                              AND r.alert_id > v_trigger.alert_id) THEN
+        RETURN NULL;  -- nothing open
+    END IF;
+    RETURN ops.raise_alert(p_event, v_trigger.severity, p_summary, p_subject || jsonb_build_object('resolves_alert_id', v_trigger.alert_id),
+                           'resolve:' || v_trigger.alert_id, v_trigger.dedup_key);
+END
+$$;
+
+ALTER FUNCTION ops.resolve_alert(p_event text, p_subject jsonb, p_summary text) OWNER TO starpass_owner;
+
+-- Name: FUNCTION resolve_alert(p_event text, p_subject jsonb, p_summary text); Type: COMMENT; Schema: ops; Owner: starpass_owner
+
+COMMENT ON FUNCTION ops.resolve_alert(p_event text, p_subject jsonb, p_summary text) IS 'Raises the resolve of the newest unresolved trigger of p_event whose details contain p_subject (in the caller''s transaction); NULL when none is open.';
 
 -- Name: save_idempotent(text, text, bytea, jsonb); Type: FUNCTION; Schema: ops; Owner: starpass_owner
 
@@ -3515,6 +4145,18 @@ ALTER FUNCTION ops.setting_interval(p_key text) OWNER TO starpass_owner;
 
 COMMENT ON FUNCTION ops.setting_interval(p_key text) IS 'An interval setting.';
 
+-- Name: setting_timestamptz(text); Type: FUNCTION; Schema: ops; Owner: starpass_owner
+
+CREATE FUNCTION ops.setting_timestamptz(p_key text) RETURNS timestamp with time zone
+    LANGUAGE sql STABLE
+    AS $$ SELECT ops.setting_value(p_key, 'timestamptz')::timestamptz $$;
+
+ALTER FUNCTION ops.setting_timestamptz(p_key text) OWNER TO starpass_owner;
+
+-- Name: FUNCTION setting_timestamptz(p_key text); Type: COMMENT; Schema: ops; Owner: starpass_owner
+
+COMMENT ON FUNCTION ops.setting_timestamptz(p_key text) IS 'A timestamptz setting (ISO 8601 with an offset, or -infinity/infinity).';
+
 -- Name: setting_value(text, text); Type: FUNCTION; Schema: ops; Owner: starpass_owner
 
 CREATE FUNCTION ops.setting_value(p_key text, p_value_type text) RETURNS text
@@ -3541,6 +4183,44 @@ ALTER FUNCTION ops.setting_value(p_key text, p_value_type text) OWNER TO starpas
 -- Name: FUNCTION setting_value(p_key text, p_value_type text); Type: COMMENT; Schema: ops; Owner: starpass_owner
 
 COMMENT ON FUNCTION ops.setting_value(p_key text, p_value_type text) IS 'A setting''s value as text, checked against the type the caller expects (SP500 otherwise).';
+
+-- Name: settle_alert(bigint); Type: FUNCTION; Schema: ops; Owner: starpass_owner
+
+CREATE FUNCTION ops.settle_alert(p_alert_id bigint) RETURNS text
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_now    timestamptz := ops.now();
+    v_state  text;
+BEGIN
+    -- The caller holds the alert's row lock (taken before its deliveries'), so two dispatchers
+    -- finishing the last two deliveries of one alert settle it once. A routed alert is settled
+    -- when none of its deliveries is pending: delivered when each target it was routed to
+    -- delivered it, directly or through the fallback that target fell back to; dead otherwise.
+    IF EXISTS (SELECT FROM ops.alert_deliveries AS d WHERE d.alert_id = p_alert_id AND d.state = 'pending') THEN
+        RETURN 'pending';
+    END IF;
+    v_state := CASE WHEN EXISTS (
+                   SELECT FROM ops.alert_deliveries AS d
+                   WHERE d.alert_id = p_alert_id AND d.fallback_for IS NULL AND d.state = 'dead'
+                     AND NOT EXISTS (SELECT FROM ops.alert_deliveries AS f
+                                     WHERE f.alert_id = p_alert_id AND f.target = d.fallback_target
+                                       AND f.state = 'delivered'))
+               THEN 'dead' ELSE 'delivered' END;
+    UPDATE ops.alert_outbox AS a
+    SET state = v_state, claimed_until = NULL,
+        delivered_at = CASE WHEN v_state = 'delivered' THEN v_now END,
+        dead_at = CASE WHEN v_state = 'dead' THEN v_now END
+    WHERE a.alert_id = p_alert_id AND a.state = 'pending' AND a.routed_at IS NOT NULL;
+    RETURN v_state;
+END
+$$;
+
+ALTER FUNCTION ops.settle_alert(p_alert_id bigint) OWNER TO starpass_owner;
+
+-- Name: FUNCTION settle_alert(p_alert_id bigint); Type: COMMENT; Schema: ops; Owner: starpass_owner
+
+COMMENT ON FUNCTION ops.settle_alert(p_alert_id bigint) IS 'Sets a routed alert delivered or dead once none of its deliveries is pending (the caller holds its row lock); returns its state.';
 
 -- Name: test_clock_now(); Type: FUNCTION; Schema: ops; Owner: starpass_owner
 
@@ -4530,6 +5210,32 @@ COMMENT ON COLUMN core.users.promo_blocked_until IS 'Mirror of promo.user_thrott
 
 COMMENT ON COLUMN core.users.promo_counting_after_attempt_id IS 'Mirror of promo.user_throttle.counting_after_attempt_id (trigger promo.mirror_throttle).';
 
+-- Name: alert_deliveries_delivery_id_seq; Type: SEQUENCE; Schema: ops; Owner: starpass_owner
+
+ALTER TABLE ops.alert_deliveries ALTER COLUMN delivery_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ops.alert_deliveries_delivery_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+-- Name: alert_floods; Type: TABLE; Schema: ops; Owner: starpass_owner
+
+CREATE TABLE ops.alert_floods (
+    event text NOT NULL,
+    window_start timestamp with time zone NOT NULL,
+    routed integer NOT NULL,
+    CONSTRAINT alert_floods_routed_check CHECK ((routed >= 0))
+);
+
+ALTER TABLE ops.alert_floods OWNER TO starpass_owner;
+
+-- Name: TABLE alert_floods; Type: COMMENT; Schema: ops; Owner: starpass_owner
+
+COMMENT ON TABLE ops.alert_floods IS 'Flood control: per event, the start of its current repeat interval and how many alerts were routed in it.';
+
 -- Name: alert_outbox; Type: TABLE; Schema: ops; Owner: starpass_owner
 
 CREATE TABLE ops.alert_outbox (
@@ -4547,13 +5253,19 @@ CREATE TABLE ops.alert_outbox (
     last_error text,
     delivered_at timestamp with time zone,
     dead_at timestamp with time zone,
+    action text DEFAULT 'trigger'::text NOT NULL,
+    resolves text,
+    routed_at timestamp with time zone,
+    CONSTRAINT alert_outbox_action_check CHECK ((action = ((action)::ops.alert_action)::text)),
     CONSTRAINT alert_outbox_attempts_check CHECK ((attempts >= 0)),
     CONSTRAINT alert_outbox_dedup_key_check CHECK (((char_length(dedup_key) >= 1) AND (char_length(dedup_key) <= 200))),
     CONSTRAINT alert_outbox_details_check CHECK ((jsonb_typeof(details) = 'object'::text)),
     CONSTRAINT alert_outbox_event_check CHECK ((event ~ '^[a-z][a-z_]*(\.[a-z][a-z_]*)+$'::text)),
     CONSTRAINT alert_outbox_last_error_check CHECK ((char_length(last_error) <= 2000)),
-    CONSTRAINT alert_outbox_severity_check CHECK ((severity = ANY (ARRAY['info'::text, 'warning'::text, 'error'::text, 'critical'::text]))),
-    CONSTRAINT alert_outbox_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'delivered'::text, 'dead'::text]))),
+    CONSTRAINT alert_outbox_resolve_names_trigger CHECK (((action = 'resolve'::text) = (resolves IS NOT NULL))),
+    CONSTRAINT alert_outbox_resolves_check CHECK (((char_length(resolves) >= 1) AND (char_length(resolves) <= 200))),
+    CONSTRAINT alert_outbox_severity_check CHECK ((severity = ((severity)::ops.alert_severity)::text)),
+    CONSTRAINT alert_outbox_state_check CHECK ((state = ((state)::ops.alert_state)::text)),
     CONSTRAINT alert_outbox_state_fields CHECK (
 CASE state
     WHEN 'pending'::text THEN ((delivered_at IS NULL) AND (dead_at IS NULL))
@@ -4570,6 +5282,10 @@ ALTER TABLE ops.alert_outbox OWNER TO starpass_owner;
 
 COMMENT ON TABLE ops.alert_outbox IS 'Operational alerts, written in the transaction that caused them.';
 
+-- Name: COLUMN alert_outbox.routed_at; Type: COMMENT; Schema: ops; Owner: starpass_owner
+
+COMMENT ON COLUMN ops.alert_outbox.routed_at IS 'When a dispatcher routed the alert to its targets (ops.alert_deliveries); NULL: waiting to be routed.';
+
 -- Name: alert_outbox_alert_id_seq; Type: SEQUENCE; Schema: ops; Owner: starpass_owner
 
 ALTER TABLE ops.alert_outbox ALTER COLUMN alert_id ADD GENERATED ALWAYS AS IDENTITY (
@@ -4580,6 +5296,32 @@ ALTER TABLE ops.alert_outbox ALTER COLUMN alert_id ADD GENERATED ALWAYS AS IDENT
     NO MAXVALUE
     CACHE 1
 );
+
+-- Name: alert_targets; Type: TABLE; Schema: ops; Owner: starpass_owner
+
+CREATE TABLE ops.alert_targets (
+    target text NOT NULL,
+    provider text GENERATED ALWAYS AS (split_part(target, ':'::text, 1)) STORED,
+    next_send_at timestamp with time zone DEFAULT '-infinity'::timestamp with time zone NOT NULL,
+    busy_with bigint,
+    busy_attempt integer,
+    delivered bigint DEFAULT 0 NOT NULL,
+    failed bigint DEFAULT 0 NOT NULL,
+    dead bigint DEFAULT 0 NOT NULL,
+    summaries bigint DEFAULT 0 NOT NULL,
+    CONSTRAINT alert_targets_check CHECK (((busy_with IS NULL) = (busy_attempt IS NULL))),
+    CONSTRAINT alert_targets_dead_check CHECK ((dead >= 0)),
+    CONSTRAINT alert_targets_delivered_check CHECK ((delivered >= 0)),
+    CONSTRAINT alert_targets_failed_check CHECK ((failed >= 0)),
+    CONSTRAINT alert_targets_summaries_check CHECK ((summaries >= 0)),
+    CONSTRAINT alert_targets_target_check CHECK ((target ~ '^(generic|slack|pagerduty)(:[A-Za-z0-9#._-]{1,80})?$'::text))
+);
+
+ALTER TABLE ops.alert_targets OWNER TO starpass_owner;
+
+-- Name: TABLE alert_targets; Type: COMMENT; Schema: ops; Owner: starpass_owner
+
+COMMENT ON TABLE ops.alert_targets IS 'Alert targets by name: the send slot (one in flight, spaced by the provider''s interval) and delivery counters for /metrics.';
 
 -- Name: audit_log; Type: TABLE; Schema: ops; Owner: starpass_owner
 
@@ -4689,7 +5431,7 @@ CREATE TABLE ops.settings (
     CONSTRAINT settings_description_check CHECK (((char_length(description) >= 10) AND (char_length(description) <= 500))),
     CONSTRAINT settings_key_check CHECK ((key ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$'::text)),
     CONSTRAINT settings_value_has_type CHECK (ops.is_valid_setting_value(value_type, value)),
-    CONSTRAINT settings_value_type_check CHECK ((value_type = ANY (ARRAY['integer'::text, 'interval'::text, 'boolean'::text, 'text'::text])))
+    CONSTRAINT settings_value_type_check CHECK ((value_type = ANY (ARRAY['integer'::text, 'interval'::text, 'boolean'::text, 'text'::text, 'timestamptz'::text])))
 );
 
 ALTER TABLE ops.settings OWNER TO starpass_owner;
@@ -4906,10 +5648,30 @@ ALTER TABLE ONLY core.telegram_updates
 ALTER TABLE ONLY core.users
     ADD CONSTRAINT users_pkey PRIMARY KEY (user_id);
 
+-- Name: alert_deliveries alert_deliveries_alert_id_target_key; Type: CONSTRAINT; Schema: ops; Owner: starpass_owner
+
+ALTER TABLE ONLY ops.alert_deliveries
+    ADD CONSTRAINT alert_deliveries_alert_id_target_key UNIQUE (alert_id, target);
+
+-- Name: alert_deliveries alert_deliveries_pkey; Type: CONSTRAINT; Schema: ops; Owner: starpass_owner
+
+ALTER TABLE ONLY ops.alert_deliveries
+    ADD CONSTRAINT alert_deliveries_pkey PRIMARY KEY (delivery_id);
+
+-- Name: alert_floods alert_floods_pkey; Type: CONSTRAINT; Schema: ops; Owner: starpass_owner
+
+ALTER TABLE ONLY ops.alert_floods
+    ADD CONSTRAINT alert_floods_pkey PRIMARY KEY (event);
+
 -- Name: alert_outbox alert_outbox_pkey; Type: CONSTRAINT; Schema: ops; Owner: starpass_owner
 
 ALTER TABLE ONLY ops.alert_outbox
     ADD CONSTRAINT alert_outbox_pkey PRIMARY KEY (alert_id);
+
+-- Name: alert_targets alert_targets_pkey; Type: CONSTRAINT; Schema: ops; Owner: starpass_owner
+
+ALTER TABLE ONLY ops.alert_targets
+    ADD CONSTRAINT alert_targets_pkey PRIMARY KEY (target);
 
 -- Name: audit_log audit_log_pkey; Type: CONSTRAINT; Schema: ops; Owner: starpass_owner
 
@@ -5034,17 +5796,45 @@ CREATE INDEX support_requests_user_idx ON billing.support_requests USING btree (
 
 CREATE INDEX telegram_updates_received_idx ON core.telegram_updates USING btree (received_at);
 
+-- Name: alert_deliveries_due_idx; Type: INDEX; Schema: ops; Owner: starpass_owner
+
+CREATE INDEX alert_deliveries_due_idx ON ops.alert_deliveries USING btree (target, next_attempt_at) WHERE ((state = 'pending'::text) AND (summary_id IS NULL));
+
+-- Name: alert_deliveries_fallback_idx; Type: INDEX; Schema: ops; Owner: starpass_owner
+
+CREATE INDEX alert_deliveries_fallback_idx ON ops.alert_deliveries USING btree (fallback_for) WHERE (fallback_for IS NOT NULL);
+
+-- Name: alert_deliveries_pending_idx; Type: INDEX; Schema: ops; Owner: starpass_owner
+
+CREATE INDEX alert_deliveries_pending_idx ON ops.alert_deliveries USING btree (target) WHERE (state = 'pending'::text);
+
+-- Name: alert_deliveries_summary_idx; Type: INDEX; Schema: ops; Owner: starpass_owner
+
+CREATE INDEX alert_deliveries_summary_idx ON ops.alert_deliveries USING btree (summary_id) WHERE (summary_id IS NOT NULL);
+
+-- Name: alert_deliveries_trigger_idx; Type: INDEX; Schema: ops; Owner: starpass_owner
+
+CREATE INDEX alert_deliveries_trigger_idx ON ops.alert_deliveries USING btree (target, dedup_key) WHERE ((state = 'pending'::text) AND (action = 'trigger'::text));
+
 -- Name: alert_outbox_dedup_idx; Type: INDEX; Schema: ops; Owner: starpass_owner
 
 CREATE INDEX alert_outbox_dedup_idx ON ops.alert_outbox USING btree (dedup_key, created_at);
 
--- Name: alert_outbox_due_idx; Type: INDEX; Schema: ops; Owner: starpass_owner
-
-CREATE INDEX alert_outbox_due_idx ON ops.alert_outbox USING btree (next_attempt_at) WHERE (state = 'pending'::text);
-
 -- Name: alert_outbox_pending_dedup_idx; Type: INDEX; Schema: ops; Owner: starpass_owner
 
 CREATE UNIQUE INDEX alert_outbox_pending_dedup_idx ON ops.alert_outbox USING btree (dedup_key) WHERE (state = 'pending'::text);
+
+-- Name: alert_outbox_resolves_idx; Type: INDEX; Schema: ops; Owner: starpass_owner
+
+CREATE INDEX alert_outbox_resolves_idx ON ops.alert_outbox USING btree (resolves) WHERE (action = 'resolve'::text);
+
+-- Name: alert_outbox_trigger_idx; Type: INDEX; Schema: ops; Owner: starpass_owner
+
+CREATE INDEX alert_outbox_trigger_idx ON ops.alert_outbox USING btree (event, alert_id) WHERE (action = 'trigger'::text);
+
+-- Name: alert_outbox_unrouted_idx; Type: INDEX; Schema: ops; Owner: starpass_owner
+
+CREATE INDEX alert_outbox_unrouted_idx ON ops.alert_outbox USING btree (next_attempt_at) WHERE ((state = 'pending'::text) AND (routed_at IS NULL));
 
 -- Name: audit_log_occurred_at_idx; Type: INDEX; Schema: ops; Owner: starpass_owner
 
@@ -5210,6 +6000,26 @@ ALTER TABLE ONLY billing.refund_requests
 ALTER TABLE ONLY billing.support_requests
     ADD CONSTRAINT support_requests_user_id_fkey FOREIGN KEY (user_id) REFERENCES core.users(user_id);
 
+-- Name: alert_deliveries alert_deliveries_alert_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: starpass_owner
+
+ALTER TABLE ONLY ops.alert_deliveries
+    ADD CONSTRAINT alert_deliveries_alert_id_fkey FOREIGN KEY (alert_id) REFERENCES ops.alert_outbox(alert_id);
+
+-- Name: alert_deliveries alert_deliveries_fallback_for_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: starpass_owner
+
+ALTER TABLE ONLY ops.alert_deliveries
+    ADD CONSTRAINT alert_deliveries_fallback_for_fkey FOREIGN KEY (fallback_for) REFERENCES ops.alert_deliveries(delivery_id);
+
+-- Name: alert_deliveries alert_deliveries_summary_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: starpass_owner
+
+ALTER TABLE ONLY ops.alert_deliveries
+    ADD CONSTRAINT alert_deliveries_summary_id_fkey FOREIGN KEY (summary_id) REFERENCES ops.alert_deliveries(delivery_id);
+
+-- Name: alert_deliveries alert_deliveries_target_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: starpass_owner
+
+ALTER TABLE ONLY ops.alert_deliveries
+    ADD CONSTRAINT alert_deliveries_target_fkey FOREIGN KEY (target) REFERENCES ops.alert_targets(target);
+
 -- Name: capacity_slots capacity_slots_promo_code_id_fkey; Type: FK CONSTRAINT; Schema: promo; Owner: starpass_owner
 
 ALTER TABLE ONLY promo.capacity_slots
@@ -5290,10 +6100,10 @@ REVOKE ALL ON FUNCTION ops.is_idempotency_key(p_key text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION api.accept_terms(p_user_id bigint, p_terms_version text) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.accept_terms(p_user_id bigint, p_terms_version text) TO starpass_app;
 
--- Name: FUNCTION ack_alert(p_id bigint); Type: ACL; Schema: api; Owner: starpass_owner
+-- Name: FUNCTION ack_alert_delivery(p_delivery_id bigint, p_attempt integer); Type: ACL; Schema: api; Owner: starpass_owner
 
-REVOKE ALL ON FUNCTION api.ack_alert(p_id bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.ack_alert(p_id bigint) TO starpass_alerts;
+REVOKE ALL ON FUNCTION api.ack_alert_delivery(p_delivery_id bigint, p_attempt integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.ack_alert_delivery(p_delivery_id bigint, p_attempt integer) TO starpass_alerts;
 
 -- Name: FUNCTION adjust_premium_days(p_user_id bigint, p_days integer, p_actor text, p_reason text); Type: ACL; Schema: api; Owner: starpass_owner
 
@@ -5331,6 +6141,11 @@ GRANT ALL ON FUNCTION api.check_pepper() TO starpass_admin;
 REVOKE ALL ON FUNCTION api.choose_referral_reward(p_user_id bigint, p_reward_id bigint, p_choice text) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.choose_referral_reward(p_user_id bigint, p_reward_id bigint, p_choice text) TO starpass_app;
 
+-- Name: FUNCTION claim_alert_deliveries(p_targets text[], p_limit integer, p_lease_seconds integer); Type: ACL; Schema: api; Owner: starpass_owner
+
+REVOKE ALL ON FUNCTION api.claim_alert_deliveries(p_targets text[], p_limit integer, p_lease_seconds integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.claim_alert_deliveries(p_targets text[], p_limit integer, p_lease_seconds integer) TO starpass_alerts;
+
 -- Name: FUNCTION claim_alerts(p_limit integer, p_lease_seconds integer); Type: ACL; Schema: api; Owner: starpass_owner
 
 REVOKE ALL ON FUNCTION api.claim_alerts(p_limit integer, p_lease_seconds integer) FROM PUBLIC;
@@ -5361,15 +6176,21 @@ GRANT ALL ON FUNCTION api.delete_user_data(p_user_id bigint) TO starpass_app;
 REVOKE ALL ON FUNCTION api.expire_promo_reservations(p_limit integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.expire_promo_reservations(p_limit integer) TO starpass_jobs;
 
--- Name: FUNCTION fail_alert(p_id bigint, p_error text, p_retry_at timestamp with time zone); Type: ACL; Schema: api; Owner: starpass_owner
+-- Name: FUNCTION fail_alert_delivery(p_delivery_id bigint, p_attempt integer, p_error text, p_retry_in double precision, p_fallback text, p_target_wait double precision); Type: ACL; Schema: api; Owner: starpass_owner
 
-REVOKE ALL ON FUNCTION api.fail_alert(p_id bigint, p_error text, p_retry_at timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.fail_alert(p_id bigint, p_error text, p_retry_at timestamp with time zone) TO starpass_alerts;
+REVOKE ALL ON FUNCTION api.fail_alert_delivery(p_delivery_id bigint, p_attempt integer, p_error text, p_retry_in double precision, p_fallback text, p_target_wait double precision) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.fail_alert_delivery(p_delivery_id bigint, p_attempt integer, p_error text, p_retry_in double precision, p_fallback text, p_target_wait double precision) TO starpass_alerts;
 
 -- Name: FUNCTION finish_telegram_update(p_update_id bigint); Type: ACL; Schema: api; Owner: starpass_owner
 
 REVOKE ALL ON FUNCTION api.finish_telegram_update(p_update_id bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.finish_telegram_update(p_update_id bigint) TO starpass_app;
+
+-- Name: FUNCTION get_alert_metrics(); Type: ACL; Schema: api; Owner: starpass_owner
+
+REVOKE ALL ON FUNCTION api.get_alert_metrics() FROM PUBLIC;
+GRANT ALL ON FUNCTION api.get_alert_metrics() TO starpass_app;
+GRANT ALL ON FUNCTION api.get_alert_metrics() TO starpass_admin;
 
 -- Name: FUNCTION get_ops_metrics(); Type: ACL; Schema: api; Owner: starpass_owner
 
@@ -5413,6 +6234,11 @@ GRANT ALL ON FUNCTION api.greet_user(p_user_id bigint, p_username text, p_first_
 REVOKE ALL ON FUNCTION api.init_purchase(p_user_id bigint, p_plan_code text, p_promo_redemption_id bigint, p_idempotency_key text) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.init_purchase(p_user_id bigint, p_plan_code text, p_promo_redemption_id bigint, p_idempotency_key text) TO starpass_app;
 
+-- Name: FUNCTION list_alerts(p_state text, p_limit integer, p_before_id bigint); Type: ACL; Schema: api; Owner: starpass_owner
+
+REVOKE ALL ON FUNCTION api.list_alerts(p_state text, p_limit integer, p_before_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.list_alerts(p_state text, p_limit integer, p_before_id bigint) TO starpass_admin;
+
 -- Name: FUNCTION list_plans(p_include_inactive boolean); Type: ACL; Schema: api; Owner: starpass_owner
 
 REVOKE ALL ON FUNCTION api.list_plans(p_include_inactive boolean) FROM PUBLIC;
@@ -5450,6 +6276,11 @@ GRANT ALL ON FUNCTION api.precheckout_purchase(p_user_id bigint, p_invoice_paylo
 REVOKE ALL ON FUNCTION api.quote_discount(p_user_id bigint, p_promo_redemption_id bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.quote_discount(p_user_id bigint, p_promo_redemption_id bigint) TO starpass_app;
 
+-- Name: FUNCTION raise_test_alert(p_event text, p_severity text, p_actor text); Type: ACL; Schema: api; Owner: starpass_owner
+
+REVOKE ALL ON FUNCTION api.raise_test_alert(p_event text, p_severity text, p_actor text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.raise_test_alert(p_event text, p_severity text, p_actor text) TO starpass_admin;
+
 -- Name: FUNCTION reconcile_star_payment(p_telegram_payment_charge_id text, p_user_id bigint, p_amount bigint, p_refunded boolean, p_actor text); Type: ACL; Schema: api; Owner: starpass_owner
 
 REVOKE ALL ON FUNCTION api.reconcile_star_payment(p_telegram_payment_charge_id text, p_user_id bigint, p_amount bigint, p_refunded boolean, p_actor text) FROM PUBLIC;
@@ -5475,6 +6306,11 @@ GRANT ALL ON FUNCTION api.request_purchase_refund(p_purchase_id bigint, p_actor 
 REVOKE ALL ON FUNCTION api.reset_promo_throttle(p_user_id bigint, p_actor text, p_reason text) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.reset_promo_throttle(p_user_id bigint, p_actor text, p_reason text) TO starpass_admin;
 
+-- Name: FUNCTION retry_alert(p_alert_id bigint, p_actor text, p_reason text); Type: ACL; Schema: api; Owner: starpass_owner
+
+REVOKE ALL ON FUNCTION api.retry_alert(p_alert_id bigint, p_actor text, p_reason text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.retry_alert(p_alert_id bigint, p_actor text, p_reason text) TO starpass_admin;
+
 -- Name: FUNCTION rollback_refunded_promo(p_purchase_id bigint, p_actor text, p_idempotency_key text, p_reason text); Type: ACL; Schema: api; Owner: starpass_owner
 
 REVOKE ALL ON FUNCTION api.rollback_refunded_promo(p_purchase_id bigint, p_actor text, p_idempotency_key text, p_reason text) FROM PUBLIC;
@@ -5484,6 +6320,11 @@ GRANT ALL ON FUNCTION api.rollback_refunded_promo(p_purchase_id bigint, p_actor 
 
 REVOKE ALL ON FUNCTION api.rollover_promo_campaigns() FROM PUBLIC;
 GRANT ALL ON FUNCTION api.rollover_promo_campaigns() TO starpass_jobs;
+
+-- Name: FUNCTION route_alert(p_alert_id bigint, p_targets text[], p_flood_limit integer, p_repeat_interval interval); Type: ACL; Schema: api; Owner: starpass_owner
+
+REVOKE ALL ON FUNCTION api.route_alert(p_alert_id bigint, p_targets text[], p_flood_limit integer, p_repeat_interval interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.route_alert(p_alert_id bigint, p_targets text[], p_flood_limit integer, p_repeat_interval interval) TO starpass_alerts;
 
 -- Name: FUNCTION run_promo_bruteforce_guard(); Type: ACL; Schema: api; Owner: starpass_owner
 
@@ -5562,6 +6403,10 @@ REVOKE ALL ON FUNCTION core.ensure_user(p_user_id bigint) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION core.is_user_id(p_user_id bigint) FROM PUBLIC;
 
+-- Name: FUNCTION alert_send_interval(p_provider text); Type: ACL; Schema: ops; Owner: starpass_owner
+
+REVOKE ALL ON FUNCTION ops.alert_send_interval(p_provider text) FROM PUBLIC;
+
 -- Name: FUNCTION check_actor(p_actor text); Type: ACL; Schema: ops; Owner: starpass_owner
 
 REVOKE ALL ON FUNCTION ops.check_actor(p_actor text) FROM PUBLIC;
@@ -5606,6 +6451,10 @@ REVOKE ALL ON FUNCTION ops.idempotent_answer(p_row anyelement, p_prior ops.idemp
 
 REVOKE ALL ON FUNCTION ops.is_valid_setting_value(p_value_type text, p_value text) FROM PUBLIC;
 
+-- Name: FUNCTION lock_alert_delivery(p_delivery_id bigint); Type: ACL; Schema: ops; Owner: starpass_owner
+
+REVOKE ALL ON FUNCTION ops.lock_alert_delivery(p_delivery_id bigint) FROM PUBLIC;
+
 -- Name: FUNCTION lock_class(p_name text); Type: ACL; Schema: ops; Owner: starpass_owner
 
 REVOKE ALL ON FUNCTION ops.lock_class(p_name text) FROM PUBLIC;
@@ -5618,13 +6467,17 @@ REVOKE ALL ON FUNCTION ops.notify_alert() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION ops.now() FROM PUBLIC;
 
--- Name: FUNCTION raise_alert(p_event text, p_severity text, p_summary text, p_details jsonb, p_dedup_key text); Type: ACL; Schema: ops; Owner: starpass_owner
+-- Name: FUNCTION raise_alert(p_event text, p_severity text, p_summary text, p_details jsonb, p_dedup_key text, p_resolves text); Type: ACL; Schema: ops; Owner: starpass_owner
 
-REVOKE ALL ON FUNCTION ops.raise_alert(p_event text, p_severity text, p_summary text, p_details jsonb, p_dedup_key text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ops.raise_alert(p_event text, p_severity text, p_summary text, p_details jsonb, p_dedup_key text, p_resolves text) FROM PUBLIC;
 
 -- Name: FUNCTION refuse_mutation(); Type: ACL; Schema: ops; Owner: starpass_owner
 
 REVOKE ALL ON FUNCTION ops.refuse_mutation() FROM PUBLIC;
+
+-- Name: FUNCTION release_alert_target(p_target text, p_delivery_id bigint, p_attempt integer, p_wait_until timestamp with time zone); Type: ACL; Schema: ops; Owner: starpass_owner
+
+REVOKE ALL ON FUNCTION ops.release_alert_target(p_target text, p_delivery_id bigint, p_attempt integer, p_wait_until timestamp with time zone) FROM PUBLIC;
 
 -- Name: FUNCTION request_hash(p_arguments jsonb); Type: ACL; Schema: ops; Owner: starpass_owner
 
@@ -5633,6 +6486,10 @@ REVOKE ALL ON FUNCTION ops.request_hash(p_arguments jsonb) FROM PUBLIC;
 -- Name: FUNCTION require_read_committed(p_function text); Type: ACL; Schema: ops; Owner: starpass_owner
 
 REVOKE ALL ON FUNCTION ops.require_read_committed(p_function text) FROM PUBLIC;
+
+-- Name: FUNCTION resolve_alert(p_event text, p_subject jsonb, p_summary text); Type: ACL; Schema: ops; Owner: starpass_owner
+
+REVOKE ALL ON FUNCTION ops.resolve_alert(p_event text, p_subject jsonb, p_summary text) FROM PUBLIC;
 
 -- Name: FUNCTION save_idempotent(p_scope text, p_key text, p_request_hash bytea, p_result jsonb); Type: ACL; Schema: ops; Owner: starpass_owner
 
@@ -5650,9 +6507,17 @@ REVOKE ALL ON FUNCTION ops.setting_integer(p_key text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION ops.setting_interval(p_key text) FROM PUBLIC;
 
+-- Name: FUNCTION setting_timestamptz(p_key text); Type: ACL; Schema: ops; Owner: starpass_owner
+
+REVOKE ALL ON FUNCTION ops.setting_timestamptz(p_key text) FROM PUBLIC;
+
 -- Name: FUNCTION setting_value(p_key text, p_value_type text); Type: ACL; Schema: ops; Owner: starpass_owner
 
 REVOKE ALL ON FUNCTION ops.setting_value(p_key text, p_value_type text) FROM PUBLIC;
+
+-- Name: FUNCTION settle_alert(p_alert_id bigint); Type: ACL; Schema: ops; Owner: starpass_owner
+
+REVOKE ALL ON FUNCTION ops.settle_alert(p_alert_id bigint) FROM PUBLIC;
 
 -- Name: FUNCTION test_clock_now(); Type: ACL; Schema: ops; Owner: starpass_owner
 
