@@ -156,6 +156,15 @@ def _parser() -> argparse.ArgumentParser:
         "--verbose", action="store_true", help="list every change, not only how many"
     )
     migrate_cmd.set_defaults(handler=cmd_db_migrate, needs_database=True)
+    schema = db_commands.add_parser(
+        "schema", help="print the database's schema, normalised (db/schema.sql: `make schema`)"
+    )
+    schema.add_argument(
+        "--fresh",
+        action="store_true",
+        help="the schema of a new database migrated beside it, then dropped (db/schema.sql)",
+    )
+    schema.set_defaults(handler=cmd_db_schema, needs_database=True)
     reset = db_commands.add_parser("reset", help="drop and recreate the embedded app database")
     reset.add_argument("--yes", action="store_true", help="confirm: all data is lost")
     reset.add_argument("--verbose", action="store_true", help="list every change of the migrate")
@@ -227,6 +236,16 @@ def _parser() -> argparse.ArgumentParser:
     ).set_defaults(handler=cmd_payments_reconcile, needs_database=True)
 
     cli_alerts.add_parser(commands)
+
+    tokens = commands.add_parser(
+        "tokens", help="the internal API's tokens (INTERNAL_API_TOKENS_JSON)"
+    )
+    token_commands = tokens.add_subparsers(required=True, metavar="ACTION")
+    show = token_commands.add_parser(
+        "show", help="print one token, e.g. the development token set-up wrote into .env"
+    )
+    show.add_argument("name", help="the token's name (its audit actor), e.g. dev-admin")
+    show.set_defaults(handler=cmd_tokens_show)
 
     commands.add_parser("openapi", help="print the OpenAPI document").set_defaults(
         handler=cmd_openapi
@@ -372,6 +391,14 @@ def cmd_db_migrate(settings: Settings, args: argparse.Namespace) -> int:
         installed = [f"jobs scheduled on pg_cron: {len(scheduled)}", *others]
     for line in report.lines(verbose=args.verbose) + installed:
         print(line)
+    return 0
+
+
+def cmd_db_schema(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db import schema
+
+    dump = schema.dump_fresh if args.fresh else schema.dump
+    sys.stdout.write(dump(db_cluster.admin_url(settings), settings.starpass_pg_bindir))
     return 0
 
 
@@ -610,6 +637,20 @@ def cmd_telegram_set_webhook(settings: Settings, args: argparse.Namespace) -> in
             await bot.session.close()
 
     print(asyncio.run(run()))
+    return 0
+
+
+def cmd_tokens_show(settings: Settings, args: argparse.Namespace) -> int:
+    """The token alone on stdout (for `TOKEN=$(starpass tokens show dev-admin)`); an unknown
+    name lists the names there are, never a token."""
+    tokens = {token.name: token for token in settings.api_tokens}
+    token = tokens.get(args.name)
+    if token is None:
+        names = ", ".join(sorted(tokens)) or "none (INTERNAL_API_TOKENS_JSON is empty)"
+        print(f"starpass: no token named {args.name!r}; tokens: {names}", file=sys.stderr)
+        return 1
+    print(token.token.get_secret_value())
+    print(f"scopes: {', '.join(sorted(token.scopes))}", file=sys.stderr)
     return 0
 
 

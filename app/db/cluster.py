@@ -202,7 +202,7 @@ class Cluster:
         shutil.rmtree(self.socket_dir, ignore_errors=True)
 
     def ensure_pg_cron(self) -> None:
-        """pg_cron lives in `postgres`, where cron.database_name points (DESIGN §6)."""
+        """pg_cron lives in `postgres`, where cron.database_name points (docs/jobs.md)."""
         with psycopg.connect(self.admin_url("postgres"), autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS pg_cron")
             # Only the app database is for the app: no logins into the maintenance databases.

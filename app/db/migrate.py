@@ -16,9 +16,9 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from yoyo import get_backend, read_migrations
 
-from app.config import PROJECT_ROOT
+from app.config import sql_dir
 
-DB_DIR = PROJECT_ROOT / "db"
+DB_DIR = sql_dir()
 OWNER_ROLE = "starpass_owner"
 OUR_SCHEMAS = ("api", "core", "billing", "promo", "referral", "ops")
 # pg_advisory_lock key: 'starpass' in ASCII, so operators can spot it in pg_locks.
@@ -166,7 +166,7 @@ def _apply_functions(
             raise RuntimeError(
                 "functions without a source file (an old signature?): "
                 + ", ".join(stale)
-                + "; drop them in a migration (DESIGN §3.3). Nothing was changed."
+                + "; drop them in a migration (docs/architecture.md, Migrate). Nothing was changed."
             )
         conn.execute((db_dir / "grants.sql").read_text())
         after = _snapshot(conn)
@@ -203,15 +203,15 @@ JOIN pg_language AS l ON l.oid = p.prolang
 WHERE n.nspname = ANY(%(schemas)s) AND l.lanname IN ('plpgsql', 'sql')
 """
 
-# Functions this run did not (re)write: neither from a file nor a migration-defined trigger or
-# CHECK helper. CREATE OR REPLACE rewrites the pg_proc row, so its xmin is this transaction.
+# Functions this run did not (re)write: neither from a file nor a CHECK helper a migration
+# defined (a trigger function has its file, like every other function). CREATE OR REPLACE
+# rewrites the pg_proc row, so its xmin is this transaction.
 _STALE = """
 SELECT p.oid::regprocedure::text
 FROM pg_proc AS p
 JOIN pg_namespace AS n ON n.oid = p.pronamespace
 WHERE n.nspname = ANY(%(schemas)s)
   AND p.xmin::text <> (pg_catalog.txid_current() %% 4294967296)::text
-  AND p.prorettype <> 'trigger'::regtype
   AND NOT EXISTS (SELECT FROM pg_depend AS d
                   WHERE d.refobjid = p.oid AND d.classid = 'pg_constraint'::regclass)
   AND NOT EXISTS (SELECT FROM pg_depend AS d WHERE d.objid = p.oid AND d.deptype = 'e')
