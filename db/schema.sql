@@ -1881,6 +1881,75 @@ ALTER FUNCTION api.list_alerts(p_state text, p_limit integer, p_before_id bigint
 
 COMMENT ON FUNCTION api.list_alerts(p_state text, p_limit integer, p_before_id bigint) IS 'Operator: alerts newest first (optionally of one state, keyset pages before p_before_id), each with its deliveries per target.';
 
+-- Name: list_audit(text, text, text, text, timestamp with time zone, timestamp with time zone, integer, text); Type: FUNCTION; Schema: api; Owner: starpass_owner
+
+CREATE FUNCTION api.list_audit(p_actor text DEFAULT NULL::text, p_action text DEFAULT NULL::text, p_target_type text DEFAULT NULL::text, p_target_id text DEFAULT NULL::text, p_since timestamp with time zone DEFAULT NULL::timestamp with time zone, p_until timestamp with time zone DEFAULT NULL::timestamp with time zone, p_limit integer DEFAULT 50, p_cursor text DEFAULT NULL::text) RETURNS TABLE(audit_id bigint, occurred_at timestamp with time zone, actor text, db_role text, action text, target_type text, target_id text, reason text, details jsonb, cursor text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+DECLARE
+    v_parts      text[];
+    v_before_at  timestamptz;
+    v_before_id  bigint;
+BEGIN
+    PERFORM ops.check_argument(p_limit BETWEEN 1 AND 500, 'p_limit', 'a page is 1 to 500 audit rows', NULL);
+    PERFORM ops.check_argument(p_actor IS NULL OR char_length(p_actor) BETWEEN 1 AND 128, 'p_actor',
+        'an actor is 1 to 128 characters', NULL);
+    PERFORM ops.check_argument(p_action IS NULL OR char_length(p_action) BETWEEN 1 AND 128, 'p_action',
+        'an action is 1 to 128 characters', 'Give an action (promo.campaign_paused) or a prefix ending in a dot (promo.).');
+    PERFORM ops.check_argument(p_target_type IS NULL OR char_length(p_target_type) BETWEEN 1 AND 64, 'p_target_type',
+        'a target type is 1 to 64 characters', NULL);
+    PERFORM ops.check_argument(p_target_id IS NULL OR (p_target_type IS NOT NULL AND char_length(p_target_id) BETWEEN 1 AND 128),
+        'p_target_id', 'a target id is 1 to 128 characters, with its target type',
+        'Give p_target_type too (an id names an object only within its type).');
+    PERFORM ops.check_timestamp(p_since, 'p_since');
+    PERFORM ops.check_timestamp(p_until, 'p_until');
+    PERFORM ops.check_argument(p_since IS NULL OR p_until IS NULL OR p_since < p_until, 'p_until',
+        'the range ends after it starts (p_since included, p_until excluded)', NULL);
+    IF p_cursor IS NOT NULL THEN
+        -- A cursor is the `cursor` column of a row this function returned: the row's time in
+        -- microseconds since the epoch and its id. Anything else is refused, never guessed at.
+        v_parts := regexp_match(p_cursor, '^([0-9]{1,18})\.([0-9]{1,18})$');
+        IF v_parts IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'SP422', CONSTRAINT = 'invalid_cursor', MESSAGE = 'invalid cursor',
+                DETAIL = 'the cursor is not one api.list_audit returned',
+                HINT = 'Pass the cursor column of the last row of the previous page, unchanged.';
+        END IF;
+        v_before_at := timestamptz 'epoch' + (v_parts[1]::bigint / 1000000) * interval '1 second'
+                                           + (v_parts[1]::bigint % 1000000) * interval '1 microsecond';
+        v_before_id := v_parts[2]::bigint;
+        IF NOT ops.timestamp_range() @> v_before_at THEN
+            RAISE EXCEPTION USING ERRCODE = 'SP422', CONSTRAINT = 'invalid_cursor', MESSAGE = 'invalid cursor',
+                DETAIL = 'the cursor is not one api.list_audit returned',
+                HINT = 'Pass the cursor column of the last row of the previous page, unchanged.';
+        END IF;
+    END IF;
+    -- Newest first, keyset-paged by (occurred_at, audit_id): a page starts strictly after the
+    -- cursor's row, so rows written while a reader pages never repeat or shift a page.
+    RETURN QUERY
+    SELECT a.audit_id, a.occurred_at, a.actor, a.db_role, a.action, a.target_type, a.target_id,
+           a.reason, a.details,
+           (extract(epoch FROM a.occurred_at) * 1000000)::bigint || '.' || a.audit_id
+    FROM ops.audit_log AS a
+    WHERE (p_actor IS NULL OR a.actor = p_actor)
+      AND (p_action IS NULL OR a.action = p_action
+           OR (right(p_action, 1) = '.' AND starts_with(a.action, p_action)))
+      AND (p_target_type IS NULL OR a.target_type = p_target_type)
+      AND (p_target_id IS NULL OR a.target_id = p_target_id)
+      AND (p_since IS NULL OR a.occurred_at >= p_since)
+      AND (p_until IS NULL OR a.occurred_at < p_until)
+      AND (p_cursor IS NULL OR (a.occurred_at, a.audit_id) < (v_before_at, v_before_id))
+    ORDER BY a.occurred_at DESC, a.audit_id DESC
+    LIMIT p_limit;
+END
+$_$;
+
+ALTER FUNCTION api.list_audit(p_actor text, p_action text, p_target_type text, p_target_id text, p_since timestamp with time zone, p_until timestamp with time zone, p_limit integer, p_cursor text) OWNER TO starpass_owner;
+
+-- Name: FUNCTION list_audit(p_actor text, p_action text, p_target_type text, p_target_id text, p_since timestamp with time zone, p_until timestamp with time zone, p_limit integer, p_cursor text); Type: COMMENT; Schema: api; Owner: starpass_owner
+
+COMMENT ON FUNCTION api.list_audit(p_actor text, p_action text, p_target_type text, p_target_id text, p_since timestamp with time zone, p_until timestamp with time zone, p_limit integer, p_cursor text) IS 'The audit log newest first, filtered by actor, action (or a prefix ending in a dot), target type and id, and a time range (since included, until excluded); keyset pages of up to 500 after p_cursor, the cursor column of the last row of the previous page.';
+
 -- Name: list_plans(boolean); Type: FUNCTION; Schema: api; Owner: starpass_owner
 
 CREATE FUNCTION api.list_plans(p_include_inactive boolean DEFAULT false) RETURNS TABLE(plan_code text, title text, description text, premium_days integer, price_stars integer, currency text, is_active boolean)
@@ -2749,9 +2818,9 @@ ALTER FUNCTION api.route_alert(p_alert_id bigint, p_targets text[], p_flood_limi
 
 COMMENT ON FUNCTION api.route_alert(p_alert_id bigint, p_targets text[], p_flood_limit integer, p_repeat_interval interval) IS 'For dispatchers: routes an alert to its targets (one delivery each), applying flood control per event and the maintenance window for pages; again, nothing changes.';
 
--- Name: run_promo_bruteforce_guard(); Type: FUNCTION; Schema: api; Owner: starpass_owner
+-- Name: run_promo_bruteforce_guard(text); Type: FUNCTION; Schema: api; Owner: starpass_owner
 
-CREATE FUNCTION api.run_promo_bruteforce_guard() RETURNS integer
+CREATE FUNCTION api.run_promo_bruteforce_guard(p_actor text DEFAULT 'job:promo_bruteforce_guard'::text) RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -2762,6 +2831,7 @@ DECLARE
     v_paused      integer := 0;
     v_not_found   bigint;
 BEGIN
+    PERFORM ops.check_actor(p_actor);
     -- Abused: at least N guesses from at least K distinct users attributed to an ACTIVE
     -- campaign within the window, counting only attempts after an operator's last resume. A
     -- guess is a lookup that matched no code (NOT_FOUND), attributed by the campaign's public
@@ -2782,7 +2852,7 @@ BEGIN
         WHERE c.promo_code_id = v_abused.promo_code_id AND c.status = 'ACTIVE';
         CONTINUE WHEN NOT FOUND;
         v_paused := v_paused + 1;
-        PERFORM ops.write_audit('job:promo_bruteforce_guard', 'promo.campaign_paused', 'promo_code',
+        PERFORM ops.write_audit(p_actor, 'promo.campaign_paused', 'promo_code',
                                 v_abused.promo_code_id::text, 'BRUTE_FORCE_GUARD',
                                 jsonb_build_object('attempts', v_abused.attempts, 'users', v_abused.users));
         PERFORM ops.raise_alert('promo.campaign_autopaused', 'critical',
@@ -2808,15 +2878,15 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION api.run_promo_bruteforce_guard() OWNER TO starpass_owner;
+ALTER FUNCTION api.run_promo_bruteforce_guard(p_actor text) OWNER TO starpass_owner;
 
--- Name: FUNCTION run_promo_bruteforce_guard(); Type: COMMENT; Schema: api; Owner: starpass_owner
+-- Name: FUNCTION run_promo_bruteforce_guard(p_actor text); Type: COMMENT; Schema: api; Owner: starpass_owner
 
-COMMENT ON FUNCTION api.run_promo_bruteforce_guard() IS 'Job: pauses ACTIVE campaigns with too many NOT_FOUND guesses on their prefix from enough distinct users in the window (audited, alert promo.campaign_autopaused); alerts promo.bruteforce_suspected on a global NOT_FOUND surge. Returns how many it paused.';
+COMMENT ON FUNCTION api.run_promo_bruteforce_guard(p_actor text) IS 'Job: pauses ACTIVE campaigns with too many NOT_FOUND guesses on their prefix from enough distinct users in the window (audited as p_actor: the job, or the operator who runs it by hand; alert promo.campaign_autopaused); alerts promo.bruteforce_suspected on a global NOT_FOUND surge. Returns how many it paused.';
 
--- Name: run_refund_promo_rollback(integer); Type: FUNCTION; Schema: api; Owner: starpass_owner
+-- Name: run_refund_promo_rollback(integer, text); Type: FUNCTION; Schema: api; Owner: starpass_owner
 
-CREATE FUNCTION api.run_refund_promo_rollback(p_limit integer DEFAULT 100) RETURNS integer
+CREATE FUNCTION api.run_refund_promo_rollback(p_limit integer DEFAULT 100, p_actor text DEFAULT 'job:refund_promo_rollback'::text) RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -2825,6 +2895,7 @@ DECLARE
     v_revoked    integer := 0;
 BEGIN
     PERFORM ops.check_argument(p_limit BETWEEN 1 AND 10000, 'p_limit', 'a batch is 1 to 10000 rows', NULL);
+    PERFORM ops.check_actor(p_actor);
     -- Redemptions locked with SKIP LOCKED: a manual rollback or another run holding one is
     -- passed over, and whoever holds it finishes it.
     FOR v_candidate IN
@@ -2836,8 +2907,7 @@ BEGIN
         LIMIT p_limit
         FOR UPDATE OF r SKIP LOCKED
     LOOP
-        IF (SELECT v.outcome FROM promo.revoke_refunded_redemption(v_candidate.purchase_id,
-                                                                  'job:refund_promo_rollback') AS v) = 'REVOKED' THEN
+        IF (SELECT v.outcome FROM promo.revoke_refunded_redemption(v_candidate.purchase_id, p_actor) AS v) = 'REVOKED' THEN
             v_revoked := v_revoked + 1;
         END IF;
     END LOOP;
@@ -2845,11 +2915,11 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION api.run_refund_promo_rollback(p_limit integer) OWNER TO starpass_owner;
+ALTER FUNCTION api.run_refund_promo_rollback(p_limit integer, p_actor text) OWNER TO starpass_owner;
 
--- Name: FUNCTION run_refund_promo_rollback(p_limit integer); Type: COMMENT; Schema: api; Owner: starpass_owner
+-- Name: FUNCTION run_refund_promo_rollback(p_limit integer, p_actor text); Type: COMMENT; Schema: api; Owner: starpass_owner
 
-COMMENT ON FUNCTION api.run_refund_promo_rollback(p_limit integer) IS 'Job: revokes the promo redemptions of refunded purchases in one SKIP LOCKED batch; returns how many it revoked. Safe beside itself and the manual rollback.';
+COMMENT ON FUNCTION api.run_refund_promo_rollback(p_limit integer, p_actor text) IS 'Job: revokes the promo redemptions of refunded purchases in one SKIP LOCKED batch, audited as p_actor (the job, or the operator who runs it by hand); returns how many it revoked. Safe beside itself and the manual rollback.';
 
 -- Name: set_promo_campaign_status(bigint, text, text, text); Type: FUNCTION; Schema: api; Owner: starpass_owner
 
@@ -3964,6 +4034,33 @@ ALTER FUNCTION ops.raise_alert(p_event text, p_severity text, p_summary text, p_
 -- Name: FUNCTION raise_alert(p_event text, p_severity text, p_summary text, p_details jsonb, p_dedup_key text, p_resolves text); Type: COMMENT; Schema: ops; Owner: starpass_owner
 
 COMMENT ON FUNCTION ops.raise_alert(p_event text, p_severity text, p_summary text, p_details jsonb, p_dedup_key text, p_resolves text) IS 'Raises an operational alert in the caller''s transaction (a resolve of the trigger with dedup key p_resolves when given); returns its id, or NULL when the same dedup key is pending or was raised within ops.alert_dedup_window.';
+
+-- Name: record_job_run(text, text, timestamp with time zone, integer, text); Type: FUNCTION; Schema: ops; Owner: starpass_owner
+
+CREATE FUNCTION ops.record_job_run(p_job_name text, p_actor text, p_started_at timestamp with time zone, p_result integer, p_error text DEFAULT NULL::text) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_status      text := CASE WHEN p_error IS NULL THEN 'succeeded' ELSE 'failed' END;
+    v_job_run_id  bigint;
+BEGIN
+    PERFORM ops.check_actor(p_actor);
+    -- Wall-clock times, as pg_cron records its own runs: `starpass jobs status` shows both.
+    INSERT INTO ops.job_runs (job_name, actor, started_at, finished_at, status, result, error)
+    VALUES (p_job_name, p_actor, p_started_at, clock_timestamp(), v_status,
+            CASE WHEN p_error IS NULL THEN p_result END, left(p_error, 1000))
+    RETURNING job_run_id INTO v_job_run_id;
+    PERFORM ops.write_audit(p_actor, 'ops.job_run', 'job', p_job_name, NULL,
+        jsonb_strip_nulls(jsonb_build_object('status', v_status, 'result', p_result, 'job_run_id', v_job_run_id)));
+    RETURN v_job_run_id;
+END
+$$;
+
+ALTER FUNCTION ops.record_job_run(p_job_name text, p_actor text, p_started_at timestamp with time zone, p_result integer, p_error text) OWNER TO starpass_owner;
+
+-- Name: FUNCTION record_job_run(p_job_name text, p_actor text, p_started_at timestamp with time zone, p_result integer, p_error text); Type: COMMENT; Schema: ops; Owner: starpass_owner
+
+COMMENT ON FUNCTION ops.record_job_run(p_job_name text, p_actor text, p_started_at timestamp with time zone, p_result integer, p_error text) IS 'Records a job run by hand (`starpass jobs run`) in ops.job_runs and the audit log, as the operator; failed when p_error is given. Returns its id.';
 
 -- Name: refuse_mutation(); Type: FUNCTION; Schema: ops; Owner: starpass_owner
 
@@ -5398,6 +5495,42 @@ ALTER TABLE ops.idempotency_keys OWNER TO starpass_owner;
 
 COMMENT ON TABLE ops.idempotency_keys IS 'The first answer to each idempotency key per scope, bound to a hash of its request''s arguments (ops.find_idempotent, ops.save_idempotent).';
 
+-- Name: job_runs; Type: TABLE; Schema: ops; Owner: starpass_owner
+
+CREATE TABLE ops.job_runs (
+    job_run_id bigint NOT NULL,
+    job_name text NOT NULL,
+    actor text NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    finished_at timestamp with time zone NOT NULL,
+    status text NOT NULL,
+    result integer,
+    error text,
+    CONSTRAINT job_runs_actor_check CHECK (((char_length(actor) >= 1) AND (char_length(actor) <= 128))),
+    CONSTRAINT job_runs_check CHECK ((finished_at >= started_at)),
+    CONSTRAINT job_runs_check1 CHECK (((status = 'succeeded'::text) = ((result IS NOT NULL) AND (error IS NULL)))),
+    CONSTRAINT job_runs_error_check CHECK ((char_length(error) <= 1000)),
+    CONSTRAINT job_runs_job_name_check CHECK ((job_name ~ '^[a-z][a-z0-9_]*$'::text)),
+    CONSTRAINT job_runs_status_check CHECK ((status = ANY (ARRAY['succeeded'::text, 'failed'::text])))
+);
+
+ALTER TABLE ops.job_runs OWNER TO starpass_owner;
+
+-- Name: TABLE job_runs; Type: COMMENT; Schema: ops; Owner: starpass_owner
+
+COMMENT ON TABLE ops.job_runs IS 'Jobs run by hand (`starpass jobs run`): who, when, the outcome and the count the job returned. pg_cron''s own runs are in cron.job_run_details.';
+
+-- Name: job_runs_job_run_id_seq; Type: SEQUENCE; Schema: ops; Owner: starpass_owner
+
+ALTER TABLE ops.job_runs ALTER COLUMN job_run_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ops.job_runs_job_run_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 -- Name: jobs; Type: TABLE; Schema: ops; Owner: starpass_owner
 
 CREATE TABLE ops.jobs (
@@ -5688,6 +5821,11 @@ ALTER TABLE ONLY ops.clock
 ALTER TABLE ONLY ops.idempotency_keys
     ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (scope, idempotency_key);
 
+-- Name: job_runs job_runs_pkey; Type: CONSTRAINT; Schema: ops; Owner: starpass_owner
+
+ALTER TABLE ONLY ops.job_runs
+    ADD CONSTRAINT job_runs_pkey PRIMARY KEY (job_run_id);
+
 -- Name: jobs jobs_cron_name_key; Type: CONSTRAINT; Schema: ops; Owner: starpass_owner
 
 ALTER TABLE ONLY ops.jobs
@@ -5836,13 +5974,21 @@ CREATE INDEX alert_outbox_trigger_idx ON ops.alert_outbox USING btree (event, al
 
 CREATE INDEX alert_outbox_unrouted_idx ON ops.alert_outbox USING btree (next_attempt_at) WHERE ((state = 'pending'::text) AND (routed_at IS NULL));
 
--- Name: audit_log_occurred_at_idx; Type: INDEX; Schema: ops; Owner: starpass_owner
+-- Name: audit_log_actor_at_id_idx; Type: INDEX; Schema: ops; Owner: starpass_owner
 
-CREATE INDEX audit_log_occurred_at_idx ON ops.audit_log USING btree (occurred_at);
+CREATE INDEX audit_log_actor_at_id_idx ON ops.audit_log USING btree (actor, occurred_at, audit_id);
 
--- Name: audit_log_target_idx; Type: INDEX; Schema: ops; Owner: starpass_owner
+-- Name: audit_log_occurred_at_id_idx; Type: INDEX; Schema: ops; Owner: starpass_owner
 
-CREATE INDEX audit_log_target_idx ON ops.audit_log USING btree (target_type, target_id, occurred_at);
+CREATE INDEX audit_log_occurred_at_id_idx ON ops.audit_log USING btree (occurred_at, audit_id);
+
+-- Name: audit_log_target_at_id_idx; Type: INDEX; Schema: ops; Owner: starpass_owner
+
+CREATE INDEX audit_log_target_at_id_idx ON ops.audit_log USING btree (target_type, target_id, occurred_at, audit_id);
+
+-- Name: job_runs_job_name_idx; Type: INDEX; Schema: ops; Owner: starpass_owner
+
+CREATE INDEX job_runs_job_name_idx ON ops.job_runs USING btree (job_name, job_run_id);
 
 -- Name: promo_attempts_campaign_refused_idx; Type: INDEX; Schema: promo; Owner: starpass_owner
 
@@ -5935,6 +6081,10 @@ CREATE TRIGGER idempotency_keys_append_only BEFORE DELETE OR UPDATE ON ops.idemp
 -- Name: idempotency_keys idempotency_keys_no_truncate; Type: TRIGGER; Schema: ops; Owner: starpass_owner
 
 CREATE TRIGGER idempotency_keys_no_truncate BEFORE TRUNCATE ON ops.idempotency_keys FOR EACH STATEMENT EXECUTE FUNCTION ops.refuse_mutation();
+
+-- Name: job_runs job_runs_append_only; Type: TRIGGER; Schema: ops; Owner: starpass_owner
+
+CREATE TRIGGER job_runs_append_only BEFORE DELETE OR UPDATE ON ops.job_runs FOR EACH ROW EXECUTE FUNCTION ops.refuse_mutation();
 
 -- Name: promo_attempts promo_attempts_append_only; Type: TRIGGER; Schema: promo; Owner: starpass_owner
 
@@ -6239,6 +6389,11 @@ GRANT ALL ON FUNCTION api.init_purchase(p_user_id bigint, p_plan_code text, p_pr
 REVOKE ALL ON FUNCTION api.list_alerts(p_state text, p_limit integer, p_before_id bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.list_alerts(p_state text, p_limit integer, p_before_id bigint) TO starpass_admin;
 
+-- Name: FUNCTION list_audit(p_actor text, p_action text, p_target_type text, p_target_id text, p_since timestamp with time zone, p_until timestamp with time zone, p_limit integer, p_cursor text); Type: ACL; Schema: api; Owner: starpass_owner
+
+REVOKE ALL ON FUNCTION api.list_audit(p_actor text, p_action text, p_target_type text, p_target_id text, p_since timestamp with time zone, p_until timestamp with time zone, p_limit integer, p_cursor text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.list_audit(p_actor text, p_action text, p_target_type text, p_target_id text, p_since timestamp with time zone, p_until timestamp with time zone, p_limit integer, p_cursor text) TO starpass_admin;
+
 -- Name: FUNCTION list_plans(p_include_inactive boolean); Type: ACL; Schema: api; Owner: starpass_owner
 
 REVOKE ALL ON FUNCTION api.list_plans(p_include_inactive boolean) FROM PUBLIC;
@@ -6326,15 +6481,15 @@ GRANT ALL ON FUNCTION api.rollover_promo_campaigns() TO starpass_jobs;
 REVOKE ALL ON FUNCTION api.route_alert(p_alert_id bigint, p_targets text[], p_flood_limit integer, p_repeat_interval interval) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.route_alert(p_alert_id bigint, p_targets text[], p_flood_limit integer, p_repeat_interval interval) TO starpass_alerts;
 
--- Name: FUNCTION run_promo_bruteforce_guard(); Type: ACL; Schema: api; Owner: starpass_owner
+-- Name: FUNCTION run_promo_bruteforce_guard(p_actor text); Type: ACL; Schema: api; Owner: starpass_owner
 
-REVOKE ALL ON FUNCTION api.run_promo_bruteforce_guard() FROM PUBLIC;
-GRANT ALL ON FUNCTION api.run_promo_bruteforce_guard() TO starpass_jobs;
+REVOKE ALL ON FUNCTION api.run_promo_bruteforce_guard(p_actor text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.run_promo_bruteforce_guard(p_actor text) TO starpass_jobs;
 
--- Name: FUNCTION run_refund_promo_rollback(p_limit integer); Type: ACL; Schema: api; Owner: starpass_owner
+-- Name: FUNCTION run_refund_promo_rollback(p_limit integer, p_actor text); Type: ACL; Schema: api; Owner: starpass_owner
 
-REVOKE ALL ON FUNCTION api.run_refund_promo_rollback(p_limit integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.run_refund_promo_rollback(p_limit integer) TO starpass_jobs;
+REVOKE ALL ON FUNCTION api.run_refund_promo_rollback(p_limit integer, p_actor text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.run_refund_promo_rollback(p_limit integer, p_actor text) TO starpass_jobs;
 
 -- Name: FUNCTION set_promo_campaign_status(p_promo_code_id bigint, p_status text, p_actor text, p_reason text); Type: ACL; Schema: api; Owner: starpass_owner
 
@@ -6470,6 +6625,10 @@ REVOKE ALL ON FUNCTION ops.now() FROM PUBLIC;
 -- Name: FUNCTION raise_alert(p_event text, p_severity text, p_summary text, p_details jsonb, p_dedup_key text, p_resolves text); Type: ACL; Schema: ops; Owner: starpass_owner
 
 REVOKE ALL ON FUNCTION ops.raise_alert(p_event text, p_severity text, p_summary text, p_details jsonb, p_dedup_key text, p_resolves text) FROM PUBLIC;
+
+-- Name: FUNCTION record_job_run(p_job_name text, p_actor text, p_started_at timestamp with time zone, p_result integer, p_error text); Type: ACL; Schema: ops; Owner: starpass_owner
+
+REVOKE ALL ON FUNCTION ops.record_job_run(p_job_name text, p_actor text, p_started_at timestamp with time zone, p_result integer, p_error text) FROM PUBLIC;
 
 -- Name: FUNCTION refuse_mutation(); Type: ACL; Schema: ops; Owner: starpass_owner
 
