@@ -52,7 +52,7 @@ CLIENTS = 4  # two redeem, two buy
 PAUSE = 0.05  # between a client's operations: a steady load, not a benchmark
 AFTER_FAILOVER = 10.0  # seconds of load on the new primary before the clients stop
 TTL, LOOP_WAIT, RETRY_TIMEOUT = 10, 1, 3  # Patroni: ttl >= loop_wait + 2 * retry_timeout
-KILL_AT_SECOND = 52  # of a minute: the failover then spans the next minute's pg_cron runs
+KILL_AT_SECOND = 53  # of a minute: the failover then spans the next minute's pg_cron runs
 DATABASE = "starpass_ha"
 HEARTBEAT = "ha_heartbeat"
 Row = dict[str, Any]
