@@ -373,22 +373,29 @@ class Load:
                 self.redeemed.append((user, key, int(row["promo_redemption_id"])))
             time.sleep(PAUSE)
 
+    def purchase(
+        self, conn: list[psycopg.Connection[Row] | None], user: int, key: str, charge: str
+    ) -> tuple[Row, Row]:
+        """An invoice opened with `key` and paid with `charge`: (init answer, payment answer)."""
+        invoice = self.call(
+            conn, "SELECT * FROM api.init_purchase(%s, 'premium_30d', NULL, %s)", user, key
+        )
+        paid = self.call(
+            conn,
+            "SELECT * FROM api.complete_purchase(%s, %s, %s, 'XTR', %s)",
+            user,
+            invoice["invoice_payload"],
+            charge,
+            invoice["price_stars"],
+        )
+        return invoice, paid
+
     def buy(self) -> None:
         conn: list[psycopg.Connection[Row] | None] = [None]
         while not self.stop.is_set():
             user, key = next(self.users), "ha-init-" + secrets.token_hex(8)
             charge = "ha-charge-" + secrets.token_hex(8)
-            invoice = self.call(
-                conn, "SELECT * FROM api.init_purchase(%s, 'premium_30d', NULL, %s)", user, key
-            )
-            paid = self.call(
-                conn,
-                "SELECT * FROM api.complete_purchase(%s, %s, %s, 'XTR', %s)",
-                user,
-                invoice["invoice_payload"],
-                charge,
-                invoice["price_stars"],
-            )
+            invoice, paid = self.purchase(conn, user, key, charge)
             if paid["outcome"] != "PAID":
                 raise AssertionError(f"payment not settled: {paid['outcome']}")
             with self.lock:
@@ -457,6 +464,16 @@ def _succeeded_since(url: str, job: str, since: datetime) -> bool:
     return bool(rows)
 
 
+def _wait_for_runs(cron: str, what: str, since: datetime) -> None:
+    """Until the watched job and the heartbeat both succeeded after `since`."""
+    watched = f"{DATABASE}:expire_promo_reservations"
+    _wait_for(
+        what,
+        lambda: _succeeded_since(cron, watched, since) and _succeeded_since(cron, HEARTBEAT, since),
+        timeout=90,
+    )
+
+
 def prepare(cluster: HaCluster) -> tuple[str, str]:
     """The app database on the cluster, migrated, jobs installed; returns (app URL, code)."""
     with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
@@ -512,16 +529,8 @@ def run(cluster: HaCluster) -> list[str]:
     ]
     for thread in threads:
         thread.start()
-    watched = f"{DATABASE}:expire_promo_reservations"
     setup_done = _rows(cron, "SELECT now() AS now")[0]["now"]
-    _wait_for(
-        "pg_cron's first runs on the primary",
-        lambda: (
-            _succeeded_since(cron, watched, setup_done)
-            and _succeeded_since(cron, HEARTBEAT, setup_done)
-        ),
-        timeout=90,
-    )
+    _wait_for_runs(cron, "pg_cron's first runs on the primary", setup_done)
     while time.gmtime().tm_sec < KILL_AT_SECOND:
         time.sleep(0.5)
     if load.failures:
@@ -624,14 +633,7 @@ def run(cluster: HaCluster) -> list[str]:
         f"api.check_job_health() on the new primary raised jobs.stale ({health_raised} raised:"
         f" {sorted(r['job'] for r in stale)})",
     )
-    _wait_for(
-        "pg_cron's runs on the new primary",
-        lambda: (
-            _succeeded_since(cron, watched, killed_wall)
-            and _succeeded_since(cron, HEARTBEAT, killed_wall)
-        ),
-        timeout=90,
-    )
+    _wait_for_runs(cron, "pg_cron's runs on the new primary", killed_wall)
     _show("last pg_cron runs after the failover:", _last_runs(cron))
     _rows(admin, "SELECT api.check_job_health() AS n")
     resolved = _rows(
@@ -676,19 +678,12 @@ def _replay(load: Load) -> tuple[bool, bool]:
     )
     payments_same = True
     for user, key, charge, price, purchase in load.paid:
-        invoice = load.call(
-            conn, "SELECT * FROM api.init_purchase(%s, 'premium_30d', NULL, %s)", user, key
-        )
-        paid = load.call(
-            conn,
-            "SELECT * FROM api.complete_purchase(%s, %s, %s, 'XTR', %s)",
-            user,
-            invoice["invoice_payload"],
-            charge,
-            price,
-        )
+        invoice, paid = load.purchase(conn, user, key, charge)
         payments_same &= bool(
-            invoice["replayed"] and paid["replayed"] and paid["purchase_id"] == purchase
+            invoice["replayed"]
+            and invoice["price_stars"] == price
+            and paid["replayed"]
+            and paid["purchase_id"] == purchase
         )
     if conn[0] is not None:
         conn[0].close()
@@ -704,6 +699,9 @@ def main() -> int:
     if missing:
         print(f"test-ha: {', '.join(missing)} not found (scripts/setup.sh --ha installs them)")
         return 1
+    # Stopped by make (SIGTERM) or Ctrl-C, even as a background job: the cluster is removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     settings = Settings()
     cluster = HaCluster(Path(tempfile.mkdtemp(prefix="sp-ha-")), settings.starpass_pg_bindir)
     try:
