@@ -4,10 +4,14 @@ VENV := .venv
 STARPASS := $(VENV)/bin/starpass
 PYTHON := $(VENV)/bin/python
 
-.PHONY: setup run test db psql lint pgtap pytest bench schema
+.PHONY: setup setup-ha run test test-ha db psql lint pgtap pytest bench schema
 
 setup:
 	@scripts/setup.sh
+
+# The set-up of `make test`: also Patroni and etcd for the failover test (tests/ha.py).
+setup-ha:
+	@scripts/setup.sh --ha
 
 # Where `make run` listens: `make run HOST=0.0.0.0 PORT=9000`.
 HOST ?= 127.0.0.1
@@ -40,18 +44,28 @@ lint: setup
 
 # One throwaway cluster for both runners; each run exits non-zero when any test fails, and
 # the run fails when it left anything in the working tree (tests write only to temp dirs).
-test: setup lint
+# The failover test (make test-ha, about 3 minutes, mostly waiting for pg_cron's minutes) runs
+# beside them on its own Patroni cluster; its report is printed at the end.
+test: setup-ha lint
 	@before=$$(git status --porcelain --untracked-files=all 2>/dev/null); \
+	ha_log=$$(mktemp -t starpass-ha.XXXXXX); \
+	$(PYTHON) -m tests.ha > "$$ha_log" 2>&1 & ha_pid=$$!; \
 	$(PYTHON) -m tests.harness -- bash -c '\
 	  pg_prove --ext .sql -r --timer db/tests; pgtap=$$?; \
 	  $(VENV)/bin/pytest; pytest=$$?; \
 	  [ $$pgtap -eq 0 ] || echo "pgTAP FAILED (exit $$pgtap): see its summary above"; \
 	  exit $$(( pgtap || pytest ))'; status=$$?; \
+	wait $$ha_pid; ha=$$?; echo "--- make test-ha (ran beside the suite):"; cat "$$ha_log"; \
+	rm -f "$$ha_log"; [ $$ha -eq 0 ] || { echo "test-ha FAILED (exit $$ha)"; status=1; }; \
 	after=$$(git status --porcelain --untracked-files=all 2>/dev/null); \
 	if [ "$$before" != "$$after" ]; then \
 	  echo "make test changed the working tree (git status --porcelain):"; \
 	  diff <(echo "$$before") <(echo "$$after") | sed -n "s/^> /  /p"; status=1; \
 	fi; exit $$status
+
+# Patroni failover under load: etcd and three PostgreSQL nodes of its own (tests/ha.py).
+test-ha: setup-ha
+	@$(PYTHON) -m tests.ha
 
 pgtap: setup
 	@$(PYTHON) -m tests.harness -- pg_prove --ext .sql -r --timer db/tests

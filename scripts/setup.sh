@@ -16,6 +16,14 @@ if [ "${1:-}" = "--bench" ]; then
   command -v wrk >/dev/null 2>&1 || missing+=(wrk)
   command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
 fi
+# `make test-ha` (scripts/setup.sh --ha) runs a Patroni cluster: Patroni, its etcd client
+# module and one etcd member (tests/ha.py).
+if [ "${1:-}" = "--ha" ]; then
+  APT_PACKAGES+=(patroni python3-etcd etcd-server)
+  command -v patroni >/dev/null 2>&1 || missing+=(patroni)
+  /usr/bin/python3 -c 'import etcd' >/dev/null 2>&1 || missing+=(python3-etcd)
+  command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+fi
 [ -x "$PG_BIN/initdb" ] || missing+=(postgresql-15)
 [ -f /usr/share/postgresql/15/extension/pg_cron.control ] || missing+=(postgresql-15-cron)
 [ -f /usr/share/postgresql/15/extension/pgtap.control ] || missing+=(postgresql-15-pgtap)
