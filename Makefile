@@ -4,7 +4,7 @@ VENV := .venv
 STARPASS := $(VENV)/bin/starpass
 PYTHON := $(VENV)/bin/python
 
-.PHONY: setup run test db psql lint pgtap pytest bench
+.PHONY: setup run test db psql lint pgtap pytest test-pooled bench
 
 setup:
 	@scripts/setup.sh
@@ -27,6 +27,12 @@ lint: setup
 	$(VENV)/bin/ruff format --check app tests bench
 	$(VENV)/bin/mypy
 
+# The HTTP and bot suites, run a second time with the service behind a PgBouncer in
+# transaction mode (STARPASS_TEST_POOLED=1, tests/conftest.py).
+POOLED_TESTS := tests/test_http_promo.py tests/test_http_input.py tests/test_http_hardening.py \
+  tests/test_http_server.py tests/test_http_schemathesis.py tests/test_bot.py \
+  tests/test_purchases.py tests/test_web.py
+
 # One throwaway cluster for both runners; each run exits non-zero when any test fails, and
 # the run fails when it left anything in the working tree (tests write only to temp dirs).
 test: setup lint
@@ -34,8 +40,10 @@ test: setup lint
 	$(PYTHON) -m tests.harness -- bash -c '\
 	  pg_prove --ext .sql -r --timer db/tests; pgtap=$$?; \
 	  $(VENV)/bin/pytest; pytest=$$?; \
+	  STARPASS_TEST_POOLED=1 $(VENV)/bin/pytest $(POOLED_TESTS); pooled=$$?; \
 	  [ $$pgtap -eq 0 ] || echo "pgTAP FAILED (exit $$pgtap): see its summary above"; \
-	  exit $$(( pgtap || pytest ))'; status=$$?; \
+	  [ $$pooled -eq 0 ] || echo "pytest through PgBouncer FAILED (exit $$pooled): see above"; \
+	  exit $$(( pgtap || pytest || pooled ))'; status=$$?; \
 	after=$$(git status --porcelain --untracked-files=all 2>/dev/null); \
 	if [ "$$before" != "$$after" ]; then \
 	  echo "make test changed the working tree (git status --porcelain):"; \
@@ -47,6 +55,9 @@ pgtap: setup
 
 pytest: setup
 	@$(VENV)/bin/pytest
+
+test-pooled: setup
+	@STARPASS_TEST_POOLED=1 $(PYTHON) -m tests.harness -- $(VENV)/bin/pytest $(POOLED_TESTS)
 
 bench:
 	@scripts/setup.sh --bench

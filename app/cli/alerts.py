@@ -57,7 +57,11 @@ def _actor() -> str:
 
 def _connect(settings: Settings) -> psycopg.Connection[dict[str, Any]]:
     return psycopg.connect(
-        role_url(settings, ADMIN_ROLE), autocommit=True, row_factory=dict_row, connect_timeout=10
+        role_url(settings, ADMIN_ROLE),
+        autocommit=True,
+        row_factory=dict_row,
+        connect_timeout=10,
+        prepare_threshold=None,  # a pooler in transaction mode cannot route prepared statements
     )
 
 
