@@ -31,7 +31,7 @@ lint: setup
 # transaction mode (STARPASS_TEST_POOLED=1, tests/conftest.py).
 POOLED_TESTS := tests/test_http_promo.py tests/test_http_input.py tests/test_http_hardening.py \
   tests/test_http_server.py tests/test_http_schemathesis.py tests/test_bot.py \
-  tests/test_purchases.py tests/test_web.py
+  tests/test_purchases.py tests/test_web.py tests/test_replicas.py
 
 # One throwaway cluster for both runners; each run exits non-zero when any test fails, and
 # the run fails when it left anything in the working tree (tests write only to temp dirs).

@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     # The admin API's connection, as role starpass_admin. Unset: DATABASE_URL with that user
     # (password from ~/.pgpass or PGPASSFILE), else the embedded cluster.
     starpass_admin_database_url: str | None = None
+    # A hot standby for the read-only admin endpoints (GET campaign(s), GET throttle), as
+    # starpass_admin; they may lag the primary by the replication delay. Writes never use it.
+    # Unset: those endpoints read the primary through the admin pool.
+    database_replica_url: str | None = None
     promo_secret_pepper: SecretStr | None = None
     # During a pepper rotation: the pepper codes created before it were hashed with.
     promo_secret_pepper_previous: SecretStr | None = None

@@ -85,7 +85,7 @@ class PgBouncer:
         if user:
             for path in (self.dir, userlist, self.dir / "pgbouncer.ini"):
                 os.chown(path, user.pw_uid, user.pw_gid)
-        self._process = subprocess.Popen(  # noqa: S603 - a fixed binary, our own config
+        self._process = subprocess.Popen(
             [PGBOUNCER, "-q", str(self.dir / "pgbouncer.ini")],
             user=user.pw_uid if user else None,
             group=user.pw_gid if user else None,

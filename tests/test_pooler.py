@@ -5,6 +5,7 @@ statement is prepared on a server connection another client's transaction may ge
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import psycopg
 from pydantic import SecretStr
@@ -33,11 +34,13 @@ async def test_pepper_is_per_transaction_on_a_shared_server_connection(
         for pool in pools:
             await pool.open()
         try:
-            seen = []
+            seen: list[tuple[Any, ...]] = []
             for _ in range(3):
                 for pool in pools:
                     async with api.connection(pool) as conn:
-                        seen.append(await (await conn.execute(PEPPER_NOW)).fetchone())
+                        row = await (await conn.execute(PEPPER_NOW)).fetchone()
+                        assert row is not None
+                        seen.append(row)
             assert [p for p, _ in seen] == [PEPPER, OTHER_PEPPER] * 3
             assert len({pid for _, pid in seen}) == 1  # one server connection served them all
             # A client that sets no pepper, after both, on that same server connection.
@@ -45,7 +48,9 @@ async def test_pepper_is_per_transaction_on_a_shared_server_connection(
                 url,
                 **connection_kwargs(settings),  # type: ignore[arg-type]
             ) as bare:
-                pepper, pid = await (await bare.execute(PEPPER_NOW)).fetchone()  # type: ignore[misc]
+                bare_row = await (await bare.execute(PEPPER_NOW)).fetchone()
+            assert bare_row is not None
+            pepper, pid = bare_row
             assert pid == seen[0][1]
             assert not pepper
         finally:
