@@ -4,20 +4,31 @@ VENV := .venv
 STARPASS := $(VENV)/bin/starpass
 PYTHON := $(VENV)/bin/python
 
-.PHONY: setup run test db psql lint pgtap pytest test-pooled bench
+.PHONY: setup run test db psql lint pgtap pytest test-pooled bench schema
 
 setup:
 	@scripts/setup.sh
 
+# Where `make run` listens: `make run HOST=0.0.0.0 PORT=9000`.
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
 run: setup
 	@$(STARPASS) db up
 	@$(STARPASS) db migrate
-	@exec $(STARPASS) serve
+	@exec $(STARPASS) serve --host $(HOST) --port $(PORT)
 
 db: setup
 	@$(STARPASS) db up
 	@$(STARPASS) db migrate
 	@$(STARPASS) db url
+
+# db/schema.sql: the schema of a database freshly migrated on the embedded cluster (a test
+# fails when the file is stale).
+schema: setup
+	@$(STARPASS) db up >/dev/null
+	@$(STARPASS) db schema --fresh > db/schema.sql.tmp && mv db/schema.sql.tmp db/schema.sql
+	@echo "wrote db/schema.sql"
 
 psql: setup
 	@$(STARPASS) db psql

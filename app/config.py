@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 from pydantic import (
@@ -28,14 +29,30 @@ from app.alerts.policy import (
 from app.libpq import libpq_option
 from app.validation import error_lines, error_reasons, load_json
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_CHECKOUT = Path(__file__).resolve().parent.parent
+# A checkout (the editable install of `make setup`, `python -m`): its root, where `.env` and
+# `var/pg` live. Installed from a wheel: the working directory, never site-packages.
+PROJECT_ROOT = _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else Path.cwd()
+
+
+def sql_dir() -> Path:
+    """The SQL sources (bootstrap, migrations, function files, grants) as package data:
+    `app/sql` is a link to `db/` in a checkout and a copy of it in a wheel."""
+    root = resources.files("app").joinpath("sql")
+    if not isinstance(root, Path) or not root.joinpath("bootstrap.sql").is_file():
+        raise RuntimeError(f"starpass: the SQL files are missing from the package ({root})")
+    return root.resolve()  # in a checkout: db/, so messages name db/functions/...
+
+
 MIN_PEPPER_BYTES = 32  # whitespace not counted
 MIN_PEPPER_DISTINCT_CHARS = (
     8  # catches placeholders ("x" * 32, spaces); any generated secret passes
 )
 MIN_TOKEN_CHARS = 32
 # The scopes a token in INTERNAL_API_TOKENS_JSON may carry.
-KNOWN_SCOPES = frozenset({"promo:redeem", "promo:admin", "metrics", "purchases:refund"})
+KNOWN_SCOPES = frozenset(
+    {"promo:redeem", "promo:admin", "metrics", "purchases:refund", "audit:read"}
+)
 # What a scope name looks like; anything else in `scopes` may be a misplaced secret: not shown.
 _SCOPE_NAME = re.compile(r"^[a-z][a-z_]{0,31}(:[a-z_]{1,32})?$")
 # A problem `type` is `<base>#<code>`: the base is a URI (or a relative reference) to

@@ -54,6 +54,8 @@ BEGIN
         ('request_purchase_refund',    ARRAY['starpass_admin']),
         ('reconcile_star_payment',     ARRAY['starpass_admin']),
         ('check_invariants',           ARRAY['starpass_admin']),
+        -- Reading the audit log (`starpass audit`, GET /internal/audit).
+        ('list_audit',                 ARRAY['starpass_admin']),
         -- pg_cron's jobs.
         ('expire_promo_reservations',  ARRAY['starpass_jobs']),
         ('rollover_promo_campaigns',   ARRAY['starpass_jobs']),

@@ -45,9 +45,17 @@ if [ ! -x .venv/bin/pip ]; then
 fi
 want=$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-64)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "setup: installing the package and its pinned dependencies into .venv"
-  .venv/bin/python -m pip install -qq --disable-pip-version-check -c constraints.txt -e '.[dev]'
+  echo "setup: installing the package and its pinned dependencies into .venv (the first time"
+  echo "setup: about a minute: downloads, then builds; one line per package)"
+  # pip's progress, one line per package it fetches, then how many it installed; its warnings
+  # and errors go to stderr unfiltered. `set -o pipefail` keeps pip's exit status.
+  .venv/bin/python -m pip install --disable-pip-version-check --progress-bar off \
+      -c constraints.txt -e '.[dev]' \
+    | awk '/^Collecting / { print "setup:   fetching " $2; fflush() }
+           /^Installing collected packages/ { print "setup:   installing them"; fflush() }
+           /^Successfully installed/ { print "setup:   installed " NF - 2 " packages"; fflush() }'
   echo "$want" > "$stamp"
+  echo "setup: .venv ready"
 fi
 
 # The bot's texts: each gettext catalog compiled when its .po is newer than its .mo (git-ignored).

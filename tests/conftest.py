@@ -175,7 +175,7 @@ def live_server(database: ScratchDatabase) -> Iterator[str]:
                 {
                     "name": "schemathesis",
                     "token": LIVE_TOKEN,
-                    "scopes": ["promo:admin", "promo:redeem", "metrics"],
+                    "scopes": ["promo:admin", "promo:redeem", "metrics", "audit:read"],
                 }
             ]
         ),

@@ -97,7 +97,7 @@ async def test_list_retry_and_test_from_the_command_line(
         audit = alerts_admin.execute(
             "SELECT actor, db_role, reason FROM ops.audit_log WHERE action = 'ops.alert_retried'"
         ).fetchone()
-        assert audit is not None and str(audit["actor"]).startswith("cli")
+        assert audit is not None and str(audit["actor"]).startswith("ops:")
         assert (audit["db_role"], audit["reason"]) == ("starpass_admin", "receiver fixed")
         with pytest.raises(Exception, match="alert is not dead"):
             cli(cli_alerts.cmd_retry, alert_id=dead, reason=None)
@@ -111,7 +111,7 @@ async def test_list_retry_and_test_from_the_command_line(
         assert "tier 1 (page), to generic" in out and "delivered" in out
     [body] = [r.body for r in receiver.on("/generic") if r.body["details"].get("test")]
     assert body["event"] == "payments.unknown_charge" and body["severity"] == "critical"
-    assert body["summary"].startswith("TEST: payments.unknown_charge (sent by cli")
+    assert body["summary"].startswith("TEST: payments.unknown_charge (sent by ops:")
     assert body["tier"] == 1
 
 

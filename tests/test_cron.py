@@ -35,10 +35,16 @@ def test_install_schedules_every_job_once_and_removes_old_ones(
             (f"{db.name}:renamed_job", db.name),
         )
     assert jobs.install(db.admin_url) == [f"unscheduled {db.name}:renamed_job (no longer a job)"]
-    assert sorted(row[0] for row in jobs.status(db.admin_url)) == sorted(
-        f"{db.name}:{job.name}" for job in jobs.JOBS
+    assert [row.job for row in jobs.status(db.admin_url)] == [job.name for job in jobs.JOBS]
+    assert {row.schedule for row in jobs.status(db.admin_url)} == {
+        "* * * * *",
+        "*/5 * * * *",
+        "*/15 * * * *",
+    }
+    run = jobs.run(db.admin_url, f"{db.name}:rollover_promo_campaigns", "ops:test")
+    assert run.line().startswith(
+        "rollover_promo_campaigns: 0 campaigns expired or depleted (run by ops:test at "
     )
-    assert jobs.run(db.admin_url, "rollover_promo_campaigns") == "rollover_promo_campaigns: 0"
 
 
 def test_jobs_run_as_the_jobs_role_and_an_older_install_is_moved_over(
@@ -83,7 +89,7 @@ def test_pg_cron_runs_the_jobs_and_health_reports_failures(
     deadline = time.monotonic() + 80  # pg_cron runs at the start of each minute
     statuses: dict[str, str] = {}
     while time.monotonic() < deadline:
-        statuses = {str(r[0]).split(":", 1)[1]: str(r[3]) for r in jobs.status(db.admin_url)}
+        statuses = {r.job: r.status for r in jobs.status(db.admin_url)}
         if (
             statuses.get("expire_promo_reservations") == "succeeded"
             and statuses.get("always_fails") == "failed"

@@ -65,6 +65,16 @@ def test_an_old_signature_left_behind_fails_the_deploy(
     assert row == (None,), "the failed deploy left nothing behind"
 
 
+def test_a_trigger_function_without_its_file_fails_the_deploy(
+    new_database: Callable[[], ScratchDatabase], tmp_path: Path
+) -> None:
+    db = new_database()
+    source = _source_copy(tmp_path)
+    (source / "functions" / "ops" / "notify_alert.sql").unlink()
+    with pytest.raises(RuntimeError, match=r"without a source file.*ops.notify_alert\(\)"):
+        migrate(db.admin_url, source)
+
+
 def _migration_count(url: str) -> int:
     with psycopg.connect(url) as conn:
         row = conn.execute("SELECT count(*) FROM yoyo._yoyo_migration").fetchone()

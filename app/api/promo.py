@@ -56,6 +56,23 @@ def _int(request: web.Request, name: str) -> int:
     return value
 
 
+def page_limit(request: web.Request, parameters: set[str]) -> int:
+    """The `limit` of a list endpoint's query (default 50), after refusing parameters other
+    than `parameters` and `limit`; only that it is an integer is checked here, its bounds are
+    the SQL function's to refuse."""
+    unknown = set(request.query) - parameters - {"limit"}
+    if unknown:
+        raise bodies.InvalidBody(
+            problem(422, "invalid_query", f"unknown parameters: {', '.join(sorted(unknown))}")
+        )
+    limit = _ascii_int(request.query.get("limit", "50"), 0, INT_MAX)
+    if limit is None:
+        raise bodies.InvalidBody(
+            problem(422, "invalid_query", "limit is an integer (ASCII digits)")
+        )
+    return limit
+
+
 def _idempotency_conflict(detail: str) -> web.Response:
     """The outcome IDEMPOTENCY_CONFLICT of any function of the idempotency protocol: the key
     was bound to other arguments. Nothing was changed; the caller needs a new key."""
@@ -104,14 +121,9 @@ def _cursor(raw: str | None) -> int | None:
 
 async def list_campaigns(request: web.Request) -> web.Response:
     query = request.query
-    unknown = set(query) - {"status", "kind", "q", "limit", "cursor"}
-    if unknown:
-        return problem(422, "invalid_query", f"unknown parameters: {', '.join(sorted(unknown))}")
     # Only what Python must understand is checked here (limit is an integer, the cursor is
     # ours); statuses, kind, q and the page size are api.list_promo_campaigns's to refuse.
-    limit = _ascii_int(query.get("limit", "50"), 0, INT_MAX)
-    if limit is None:
-        return problem(422, "invalid_query", "limit is an integer (ASCII digits)")
+    limit = page_limit(request, {"status", "kind", "q", "cursor"})
     rows = await db.list_promo_campaigns(
         request.app[READ_POOL],
         status=query.getall("status", []) or None,

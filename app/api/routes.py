@@ -10,7 +10,7 @@ from typing import Any, get_args
 
 from aiohttp import web
 
-from app.api import bodies, health, metrics, promo, purchases, schemas
+from app.api import audit, bodies, health, metrics, promo, purchases, schemas
 from app.api.openapi import Operation, Reply, document, path_parameter
 from app.api.openapi import register as register_operations
 from app.vocabulary import IDEMPOTENCY_KEY_PATTERN, CampaignKind, CampaignStatus
@@ -23,6 +23,7 @@ TAGS = {
     "campaigns": "Promo campaigns: create, list, inspect, pause and resume (operators)",
     "throttle": "The brute-force throttle of a user (support)",
     "refunds": "Refunds of paid purchases and the rollback of their promos (support)",
+    "audit": "The audit log: who changed what, when and why (auditors, support)",
     "health": "Liveness and readiness probes (load balancers, orchestrators)",
     "metrics": "Prometheus metrics (docs/metrics.md lists them)",
     "spec": "This document",
@@ -245,6 +246,52 @@ OPERATIONS: tuple[Operation, ...] = (
                 "description": "Why (audited)",
                 "schema": {"type": "string", "minLength": 1, "maxLength": 1000},
             },
+        ),
+    ),
+    Operation(
+        "GET",
+        "/internal/audit",
+        audit.list_audit,
+        operation_id="listAudit",
+        tag="audit",
+        summary="Read the audit log",
+        description=(
+            "Audit rows newest first (api.list_audit), filtered by actor, action (or a prefix"
+            " ending in a dot), target and a time range; keyset pages by (occurred_at,"
+            " audit_id): `next_cursor` fetches the next page, null on the last. Filters, the"
+            " range, the page size and the cursor are the function's to refuse (422"
+            " `invalid_argument`, `invalid_cursor`)."
+        ),
+        scope="audit:read",
+        ok=Reply(200, schemas.AuditPage),
+        problems=(422, 503),
+        parameters=(
+            _query(
+                "actor", "Who acted, exactly", {"type": "string", "minLength": 1, "maxLength": 128}
+            ),
+            _query(
+                "action",
+                "An action, or a prefix ending in a dot (`promo.`)",
+                {"type": "string", "minLength": 1, "maxLength": 128},
+            ),
+            _query(
+                "target_type",
+                "The kind of object (`promo_code`, `user`, `purchase`, ...)",
+                {"type": "string", "minLength": 1, "maxLength": 64},
+            ),
+            _query(
+                "target_id",
+                "The object's id; needs target_type",
+                {"type": "string", "minLength": 1, "maxLength": 128},
+            ),
+            _query(
+                "since", "From this time on (included)", {"type": "string", "format": "date-time"}
+            ),
+            _query(
+                "until", "Before this time (excluded)", {"type": "string", "format": "date-time"}
+            ),
+            _query("limit", "Page size", {"type": "integer", "minimum": 1, "maximum": 500}),
+            _query("cursor", "`next_cursor` of the previous page", {"type": "string"}),
         ),
     ),
     Operation(

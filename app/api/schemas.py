@@ -90,6 +90,25 @@ class RefundResult(Response):
     replayed: bool
 
 
+class AuditEntry(Response):
+    audit_id: int
+    occurred_at: datetime
+    actor: str = Field(
+        description="who the caller said acted: a token's name, ops:<user>, job:<job>"
+    )
+    db_role: str | None = Field(description="the database login role that wrote the row")
+    action: str
+    target_type: str
+    target_id: str | None
+    reason: str | None
+    details: dict[str, Any]
+
+
+class AuditPage(Response):
+    items: list[AuditEntry] = Field(description="newest first")
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null: last")
+
+
 class Health(Response):
     status: Literal["ok"]
 

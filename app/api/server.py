@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,6 +26,7 @@ from app.api.app import AccessLogger
 from app.api.keys import SETTINGS
 from app.api.problems import code_for_status, occurrence, problem
 from app.config import DEFAULT_PROBLEM_TYPE_BASE, Settings
+from app.logs import get_logger
 
 SERVER_NAME = "starpass"
 SHUTDOWN_TIMEOUT_SECONDS = 10.0
@@ -32,6 +34,26 @@ _DETAILS = {
     400: "The request is not valid HTTP: its request line or a header cannot be parsed.",
     500: "An unexpected error occurred; it has been logged.",
 }
+
+
+class AddressInUse(Exception):
+    """host:port is taken by another process; `setting` names how to choose another port."""
+
+    def __init__(self, host: str, port: int, setting: str) -> None:
+        super().__init__(
+            f"cannot listen on {host}:{port}: the address is already in use (another"
+            f" `starpass serve`?); choose a free port with {setting}"
+        )
+
+
+async def start_site(site: web.TCPSite, host: str, port: int, setting: str) -> None:
+    """Binds the site; a port in use is AddressInUse (one line for the operator), not a trace."""
+    try:
+        await site.start()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise AddressInUse(host, port, setting) from None
+        raise
 
 
 class ProblemRequestHandler(RequestHandler):
@@ -112,7 +134,7 @@ async def listening(
     )
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
+        await start_site(web.TCPSite(runner, host, port), host, port, "--port")
         yield runner
     finally:
         await runner.cleanup()
@@ -125,4 +147,6 @@ async def serve(app: web.Application, settings: Settings, host: str, port: int) 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with listening(app, settings, host, port):
+        # Only once the port is ours: a log collector waiting for this line can rely on it.
+        get_logger("app.server").info("server_listening", url=f"http://{host}:{port}")
         await stop.wait()

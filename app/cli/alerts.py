@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import signal
 import sys
 import time
@@ -15,6 +14,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from app.alerts.catalog import EVENTS
+from app.cli.actor import operator
 from app.config import Settings
 from app.db.cluster import ADMIN_ROLE, role_url
 from app.logs import configure_logging
@@ -33,26 +33,23 @@ def add_parser(commands: Any) -> None:
     )
     listing = actions.add_parser("list", help="the newest alerts with their deliveries")
     listing.add_argument("--dead", action="store_true", help="only dead alerts")
-    listing.add_argument("--state", choices=["pending", "delivered", "dead"])
-    listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument(
+        "--state", choices=["pending", "delivered", "dead"], help="only alerts in this state"
+    )
+    listing.add_argument("--limit", type=int, default=20, help="how many, newest first")
     listing.set_defaults(handler=cmd_list)
     retry = actions.add_parser("retry", help="send a dead alert again")
-    retry.add_argument("alert_id", type=int, metavar="ID")
+    retry.add_argument("alert_id", type=int, metavar="ID", help="the alert's id (alerts list)")
     retry.add_argument("--reason", help="why (audited)")
     retry.set_defaults(handler=cmd_retry)
     test = actions.add_parser("test", help="send a test alert of EVENT through the routing")
-    test.add_argument("event", choices=sorted(EVENTS), metavar="EVENT")
+    test.add_argument(
+        "event", choices=sorted(EVENTS), metavar="EVENT", help="an event of the alert catalog"
+    )
     test.add_argument(
         "--wait", type=float, default=30.0, help="seconds to wait for its delivery (0: do not)"
     )
     test.set_defaults(handler=cmd_test)
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"[:128]
-    except (KeyError, OSError):
-        return "cli"
 
 
 def _connect(settings: Settings) -> psycopg.Connection[dict[str, Any]]:
@@ -121,7 +118,7 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_retry(settings: Settings, args: argparse.Namespace) -> int:
     with _connect(settings) as conn:
         row = conn.execute(
-            "SELECT * FROM api.retry_alert(%s, %s, %s)", (args.alert_id, _actor(), args.reason)
+            "SELECT * FROM api.retry_alert(%s, %s, %s)", (args.alert_id, operator(), args.reason)
         ).fetchone()
     assert row is not None
     print(f"alert {row['alert_id']} is pending again ({row['deliveries']} deliveries to retry)")
@@ -134,7 +131,7 @@ def cmd_test(settings: Settings, args: argparse.Namespace) -> int:
     with _connect(settings) as conn:
         row = conn.execute(
             "SELECT api.raise_test_alert(%s, %s, %s) AS alert_id",
-            (event.name, event.severity, _actor()),
+            (event.name, event.severity, operator()),
         ).fetchone()
         assert row is not None
         alert_id = row["alert_id"]

@@ -143,3 +143,16 @@ async def reset_promo_throttle(pool: AsyncConnectionPool, **args: object) -> Row
         "SELECT * FROM api.reset_promo_throttle(%(user_id)s, %(actor)s, %(reason)s)",
         args,
     )
+
+
+# The audit log page (`starpass audit` and GET /internal/audit): the function checks every
+# filter; a row's `cursor` is where the next page starts.
+LIST_AUDIT = (
+    "SELECT * FROM api.list_audit(p_actor => %(actor)s, p_action => %(action)s,"
+    " p_target_type => %(target_type)s, p_target_id => %(target_id)s, p_since => %(since)s,"
+    " p_until => %(until)s, p_limit => %(limit)s, p_cursor => %(cursor)s)"
+)
+
+
+async def list_audit(pool: AsyncConnectionPool, **args: object) -> list[Row]:
+    return await _all(pool, LIST_AUDIT, args)

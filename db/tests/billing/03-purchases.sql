@@ -2,13 +2,13 @@
 -- every outcome and refusal, with the injectable clock for the reservation's expiry edges.
 BEGIN;
 SELECT plan(113);
+\ir ../helpers.psql
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-05-01 00:00:00+00';
 
 SELECT api.touch_user(u, 'user' || u, 'User', 'de') FROM generate_series(4001, 4012) AS u;
 
-CREATE TEMP TABLE camp (name text PRIMARY KEY, id bigint NOT NULL);
 INSERT INTO camp VALUES
     ('d25',   api.create_promo_code('DISCOUNT-MAY-25', 'PERCENT_DISCOUNT', 'May 25 %', p_discount_percent => 25,
                                     p_max_uses => 50)),
@@ -16,19 +16,8 @@ INSERT INTO camp VALUES
                                     p_max_uses => 50)),
     ('grant', api.create_promo_code('GRANT-MAY-07', 'PREMIUM_GRANT', 'May grant', p_grant_days => 7,
                                     p_max_uses => 50));
-CREATE FUNCTION pg_temp.cid(p_name text) RETURNS bigint
-LANGUAGE sql STABLE AS $$ SELECT id FROM camp WHERE name = p_name $$;
 
 -- Reservations (and one premium grant) by label.
-CREATE TEMP TABLE rsv (label text PRIMARY KEY, rid bigint NOT NULL);
-CREATE FUNCTION pg_temp.rid(p_label text) RETURNS bigint
-LANGUAGE sql STABLE AS $$ SELECT rid FROM rsv WHERE label = p_label $$;
-CREATE FUNCTION pg_temp.reserve(p_label text, p_user bigint, p_code text) RETURNS bigint
-LANGUAGE sql AS $$
-    INSERT INTO rsv
-    SELECT p_label, (api.redeem_promo_code(p_user, p_code, 'rsv-' || p_label)).promo_redemption_id
-    RETURNING rid
-$$;
 -- What the expiry job will do: RESERVED -> EXPIRED (promo.book_capacity gives the unit back).
 CREATE FUNCTION pg_temp.expire(p_rid bigint) RETURNS void
 LANGUAGE sql AS $$
@@ -40,7 +29,7 @@ $$;
 CREATE TEMP TABLE pur (label text PRIMARY KEY, outcome text, purchase_id bigint, invoice_payload text, price_stars integer,
                        base_price_stars integer, discount_percent integer, currency text, title text,
                        description text, premium_days integer, replayed boolean);
-CREATE FUNCTION pg_temp.pid(p_label text) RETURNS bigint
+CREATE FUNCTION pg_temp.pur_id(p_label text) RETURNS bigint
 LANGUAGE sql STABLE AS $$ SELECT purchase_id FROM pur WHERE label = p_label $$;
 CREATE FUNCTION pg_temp.payload(p_label text) RETURNS text
 LANGUAGE sql STABLE AS $$ SELECT invoice_payload FROM pur WHERE label = p_label $$;
@@ -87,7 +76,7 @@ SELECT results_eq(
     $$ SELECT user_id, plan_code, premium_days, promo_redemption_id, idempotency_key::text, base_price_stars,
               discount_percent, price_stars, currency, status, created_at, prechecked_at, paid_at,
               telegram_payment_charge_id
-       FROM billing.purchases WHERE purchase_id = pg_temp.pid('plain 30d') $$,
+       FROM billing.purchases WHERE purchase_id = pg_temp.pur_id('plain 30d') $$,
     $$ VALUES (4001::bigint, 'premium_30d', 30, NULL::bigint, 'init-4001-30d', 250, NULL::integer, 250, 'XTR',
                'INIT', '2030-05-01 00:00:00+00'::timestamptz, NULL::timestamptz, NULL::timestamptz, NULL::text) $$,
     'the purchase is stored as INIT with its terms');
@@ -100,7 +89,7 @@ SELECT results_eq(
     'a 25 % discount on premium_90d: 600 -> 450 Stars');
 SELECT results_eq(
     $$ SELECT promo_redemption_id, base_price_stars, discount_percent, price_stars, status
-       FROM billing.purchases WHERE purchase_id = pg_temp.pid('disc 90d') $$,
+       FROM billing.purchases WHERE purchase_id = pg_temp.pur_id('disc 90d') $$,
     $$ VALUES (pg_temp.rid('r4002'), 600, 25, 450, 'INIT') $$,
     'the purchase records the reservation, the base price, the percent and the final price');
 INSERT INTO pur SELECT 'disc33 30d', * FROM api.init_purchase(4003, 'premium_30d', pg_temp.rid('r4003'), 'init-4003-30d');
@@ -162,7 +151,7 @@ SELECT throws_ok($$ SELECT * FROM api.init_purchase(4002, 'premium_365d', NULL, 
 SELECT results_eq(
     $$ SELECT ok, refusal, purchase_id
        FROM api.precheckout_purchase(4001, pg_temp.payload('plain 365d'), 'XTR', 2000) $$,
-    $$ VALUES (false, 'PLAN_WITHDRAWN', pg_temp.pid('plain 365d')) $$,
+    $$ VALUES (false, 'PLAN_WITHDRAWN', pg_temp.pur_id('plain 365d')) $$,
     'precheckout: a purchase of a plan withdrawn since is PLAN_WITHDRAWN');
 UPDATE billing.plans SET is_active = true WHERE plan_code = 'premium_365d';
 SELECT throws_ok($$ SELECT * FROM api.init_purchase(4001, 'premium_30d', pg_temp.rid('r4003'), 'init-4001-other') $$,
@@ -217,21 +206,21 @@ INSERT INTO pre SELECT 'amount', * FROM api.precheckout_purchase(4001, pg_temp.p
 INSERT INTO pre SELECT 'no amount', * FROM api.precheckout_purchase(4001, pg_temp.payload('plain 30d'), 'XTR', NULL);
 SELECT results_eq(
     $$ SELECT label, ok, refusal, purchase_id FROM pre ORDER BY label $$,
-    $$ VALUES ('amount', false, 'WRONG_AMOUNT', pg_temp.pid('plain 30d')),
-              ('currency', false, 'WRONG_CURRENCY', pg_temp.pid('plain 30d')),
-              ('no amount', false, 'WRONG_AMOUNT', pg_temp.pid('plain 30d')),
-              ('no currency', false, 'WRONG_CURRENCY', pg_temp.pid('plain 30d')),
-              ('other user', false, 'OTHER_USER', pg_temp.pid('plain 30d')),
+    $$ VALUES ('amount', false, 'WRONG_AMOUNT', pg_temp.pur_id('plain 30d')),
+              ('currency', false, 'WRONG_CURRENCY', pg_temp.pur_id('plain 30d')),
+              ('no amount', false, 'WRONG_AMOUNT', pg_temp.pur_id('plain 30d')),
+              ('no currency', false, 'WRONG_CURRENCY', pg_temp.pur_id('plain 30d')),
+              ('other user', false, 'OTHER_USER', pg_temp.pur_id('plain 30d')),
               ('unknown', false, 'UNKNOWN_PAYLOAD', NULL::bigint) $$,
     'refusals: UNKNOWN_PAYLOAD, OTHER_USER, WRONG_CURRENCY, WRONG_AMOUNT');
 SELECT results_eq(
-    $$ SELECT status, prechecked_at FROM billing.purchases WHERE purchase_id = pg_temp.pid('plain 30d') $$,
+    $$ SELECT status, prechecked_at FROM billing.purchases WHERE purchase_id = pg_temp.pur_id('plain 30d') $$,
     $$ VALUES ('INIT', NULL::timestamptz) $$, 'a refusal leaves the purchase INIT');
 INSERT INTO pre SELECT 'ok', * FROM api.precheckout_purchase(4001, pg_temp.payload('plain 30d'), 'XTR', 250);
 SELECT results_eq($$ SELECT ok, refusal, purchase_id FROM pre WHERE label = 'ok' $$,
-                  $$ VALUES (true, NULL::text, pg_temp.pid('plain 30d')) $$, 'a matching pre-checkout is ok');
+                  $$ VALUES (true, NULL::text, pg_temp.pur_id('plain 30d')) $$, 'a matching pre-checkout is ok');
 SELECT results_eq(
-    $$ SELECT status, prechecked_at FROM billing.purchases WHERE purchase_id = pg_temp.pid('plain 30d') $$,
+    $$ SELECT status, prechecked_at FROM billing.purchases WHERE purchase_id = pg_temp.pur_id('plain 30d') $$,
     $$ VALUES ('PRECHECKOUT_OK', '2030-05-01 00:01:00+00'::timestamptz) $$,
     'INIT -> PRECHECKOUT_OK with prechecked_at');
 UPDATE ops.clock SET frozen_at = '2030-05-01 00:02:00+00';
@@ -243,10 +232,10 @@ SELECT results_eq(
     'a second pre-checkout is ok too and keeps the first prechecked_at');
 
 UPDATE billing.purchases SET status = 'CANCELLED', cancelled_at = '2030-05-01 00:02:00+00'
-WHERE purchase_id = pg_temp.pid('cancel 30d');
+WHERE purchase_id = pg_temp.pur_id('cancel 30d');
 SELECT results_eq(
     $$ SELECT ok, refusal, purchase_id FROM api.precheckout_purchase(4009, pg_temp.payload('cancel 30d'), 'XTR', 250) $$,
-    $$ VALUES (false, 'CANCELLED', pg_temp.pid('cancel 30d')) $$, 'a cancelled purchase is CANCELLED');
+    $$ VALUES (false, 'CANCELLED', pg_temp.pur_id('cancel 30d')) $$, 'a cancelled purchase is CANCELLED');
 SELECT throws_ok($$ SELECT * FROM api.precheckout_purchase(0, pg_temp.payload('plain 30d'), 'XTR', 250) $$,
                  'SP422', 'invalid argument p_user_id', 'precheckout refuses a bad user id');
 
@@ -292,7 +281,7 @@ SELECT throws_ok($$ SELECT * FROM api.init_purchase(4004, 'premium_30d', pg_temp
                  'SP409', 'promo reservation not usable', 'at reserved_until the hold has run out: not usable');
 SELECT results_eq(
     $$ SELECT ok, refusal, purchase_id FROM api.precheckout_purchase(4004, pg_temp.payload('edge 30d'), 'XTR', 188) $$,
-    $$ VALUES (false, 'RESERVATION_EXPIRED', pg_temp.pid('edge 30d')) $$,
+    $$ VALUES (false, 'RESERVATION_EXPIRED', pg_temp.pur_id('edge 30d')) $$,
     'precheckout at reserved_until is RESERVATION_EXPIRED');
 SELECT is((SELECT reserved_until FROM promo.promo_redemptions WHERE promo_redemption_id = pg_temp.rid('r4004')),
           '2030-05-01 00:15:00+00'::timestamptz, 'a refused pre-checkout does not extend the hold');
@@ -314,20 +303,20 @@ INSERT INTO paid SELECT 'plain 30d', * FROM api.complete_purchase(4001, pg_temp.
 SELECT results_eq(
     $$ SELECT outcome, purchase_id, premium_until, referral_reward_id, referrer_user_id, replayed
        FROM paid WHERE label = 'plain 30d' $$,
-    $$ VALUES ('PAID', pg_temp.pid('plain 30d'), '2030-05-31 00:20:00+00'::timestamptz, NULL::bigint,
+    $$ VALUES ('PAID', pg_temp.pur_id('plain 30d'), '2030-05-31 00:20:00+00'::timestamptz, NULL::bigint,
                NULL::bigint, false) $$,
     'a matching payment is PAID and returns premium_until = now + 30 days');
 SELECT results_eq(
     $$ SELECT status, paid_at, telegram_payment_charge_id, prechecked_at
-       FROM billing.purchases WHERE purchase_id = pg_temp.pid('plain 30d') $$,
+       FROM billing.purchases WHERE purchase_id = pg_temp.pur_id('plain 30d') $$,
     $$ VALUES ('PAID', '2030-05-01 00:20:00+00'::timestamptz, 'charge-4001-30d',
                '2030-05-01 00:01:00+00'::timestamptz) $$,
     'the purchase is PAID with paid_at and the charge id');
 SELECT results_eq(
     $$ SELECT kind, ref_type, ref_id, stars_delta, premium_days_delta, premium_until_after, actor
        FROM billing.ledger WHERE user_id = 4001 ORDER BY ledger_id $$,
-    $$ VALUES ('PURCHASE_PAYMENT', 'purchase', pg_temp.pid('plain 30d'), 250, 0, NULL::timestamptz, 'telegram'),
-              ('PURCHASE_PREMIUM', 'purchase', pg_temp.pid('plain 30d'), 0, 30,
+    $$ VALUES ('PURCHASE_PAYMENT', 'purchase', pg_temp.pur_id('plain 30d'), 250, 0, NULL::timestamptz, 'telegram'),
+              ('PURCHASE_PREMIUM', 'purchase', pg_temp.pur_id('plain 30d'), 0, 30,
                '2030-05-31 00:20:00+00'::timestamptz, 'telegram') $$,
     'ledger: PURCHASE_PAYMENT +250 Stars and PURCHASE_PREMIUM +30 days');
 SELECT is((SELECT premium_until FROM billing.entitlements WHERE user_id = 4001),
@@ -335,7 +324,7 @@ SELECT is((SELECT premium_until FROM billing.entitlements WHERE user_id = 4001),
 SELECT results_eq(
     $$ SELECT user_id, invoice_payload, currency, total_amount, purchase_id, outcome, received_at
        FROM billing.payments WHERE telegram_payment_charge_id = 'charge-4001-30d' $$,
-    $$ VALUES (4001::bigint, pg_temp.payload('plain 30d'), 'XTR', 250::bigint, pg_temp.pid('plain 30d'), 'PAID',
+    $$ VALUES (4001::bigint, pg_temp.payload('plain 30d'), 'XTR', 250::bigint, pg_temp.pur_id('plain 30d'), 'PAID',
                '2030-05-01 00:20:00+00'::timestamptz) $$,
     'the payment is recorded in billing.payments');
 
@@ -388,7 +377,7 @@ SELECT results_eq(
     $$ SELECT event, severity, (details->>'purchase_id')::bigint, (details->>'promo_redemption_id')::bigint,
               details->>'redemption_status', state
        FROM ops.alert_outbox WHERE event = 'payments.reservation_lost' $$,
-    $$ VALUES ('payments.reservation_lost', 'warning', pg_temp.pid('lost 30d'), pg_temp.rid('r4008'), 'EXPIRED',
+    $$ VALUES ('payments.reservation_lost', 'warning', pg_temp.pur_id('lost 30d'), pg_temp.rid('r4008'), 'EXPIRED',
                'pending') $$,
     'and operators are alerted: payments.reservation_lost');
 
@@ -435,21 +424,21 @@ INSERT INTO paid SELECT 'mm user', * FROM api.complete_purchase(4002, pg_temp.pa
 SELECT results_eq(
     $$ SELECT label, outcome, purchase_id, premium_until, referral_reward_id, replayed
        FROM paid WHERE label LIKE 'mm %' ORDER BY label $$,
-    $$ VALUES ('mm amount', 'MISMATCH', pg_temp.pid('plain 90d'), NULL::timestamptz, NULL::bigint, false),
-              ('mm currency', 'MISMATCH', pg_temp.pid('plain 90d'), NULL::timestamptz, NULL::bigint, false),
-              ('mm user', 'MISMATCH', pg_temp.pid('plain 90d'), NULL::timestamptz, NULL::bigint, false) $$,
+    $$ VALUES ('mm amount', 'MISMATCH', pg_temp.pur_id('plain 90d'), NULL::timestamptz, NULL::bigint, false),
+              ('mm currency', 'MISMATCH', pg_temp.pur_id('plain 90d'), NULL::timestamptz, NULL::bigint, false),
+              ('mm user', 'MISMATCH', pg_temp.pur_id('plain 90d'), NULL::timestamptz, NULL::bigint, false) $$,
     'a wrong amount, currency or user is a MISMATCH');
 SELECT results_eq(
     $$ SELECT telegram_payment_charge_id, user_id, currency, total_amount, purchase_id, outcome
        FROM billing.payments WHERE telegram_payment_charge_id LIKE 'charge-mm-%' ORDER BY payment_id $$,
-    $$ VALUES ('charge-mm-amount', 4001::bigint, 'XTR', 599::bigint, pg_temp.pid('plain 90d'), 'MISMATCH'),
-              ('charge-mm-currency', 4001::bigint, 'EUR', 600::bigint, pg_temp.pid('plain 90d'), 'MISMATCH'),
-              ('charge-mm-user', 4002::bigint, 'XTR', 600::bigint, pg_temp.pid('plain 90d'), 'MISMATCH') $$,
+    $$ VALUES ('charge-mm-amount', 4001::bigint, 'XTR', 599::bigint, pg_temp.pur_id('plain 90d'), 'MISMATCH'),
+              ('charge-mm-currency', 4001::bigint, 'EUR', 600::bigint, pg_temp.pur_id('plain 90d'), 'MISMATCH'),
+              ('charge-mm-user', 4002::bigint, 'XTR', 600::bigint, pg_temp.pur_id('plain 90d'), 'MISMATCH') $$,
     'each mismatched payment is recorded as it came');
 SELECT results_eq(
-    $$ SELECT status, telegram_payment_charge_id FROM billing.purchases WHERE purchase_id = pg_temp.pid('plain 90d') $$,
+    $$ SELECT status, telegram_payment_charge_id FROM billing.purchases WHERE purchase_id = pg_temp.pur_id('plain 90d') $$,
     $$ VALUES ('INIT', NULL::text) $$, 'the purchase is not paid');
-SELECT is_empty($$ SELECT ledger_id FROM billing.ledger WHERE ref_type = 'purchase' AND ref_id = pg_temp.pid('plain 90d') $$,
+SELECT is_empty($$ SELECT ledger_id FROM billing.ledger WHERE ref_type = 'purchase' AND ref_id = pg_temp.pur_id('plain 90d') $$,
                 'nothing is booked for a mismatch');
 SELECT results_eq(
     $$ SELECT event, severity, dedup_key, details->>'telegram_payment_charge_id', (details->>'expected_amount')::int
@@ -486,18 +475,18 @@ SELECT is_empty($$ SELECT ledger_id FROM billing.ledger WHERE user_id = 4090 $$,
 INSERT INTO paid SELECT 'duplicate', * FROM api.complete_purchase(4001, pg_temp.payload('plain 30d'), 'charge-4001-30d-2', 'XTR', 250);
 SELECT results_eq(
     $$ SELECT outcome, purchase_id, premium_until, replayed FROM paid WHERE label = 'duplicate' $$,
-    $$ VALUES ('DUPLICATE', pg_temp.pid('plain 30d'), NULL::timestamptz, false) $$,
+    $$ VALUES ('DUPLICATE', pg_temp.pur_id('plain 30d'), NULL::timestamptz, false) $$,
     'a second charge for a paid purchase is DUPLICATE');
 SELECT results_eq(
     $$ SELECT p.purchase_id, p.outcome, a.event, a.severity
        FROM billing.payments AS p JOIN ops.alert_outbox AS a ON a.dedup_key = 'payments:' || md5(p.telegram_payment_charge_id)
        WHERE p.telegram_payment_charge_id = 'charge-4001-30d-2' $$,
-    $$ VALUES (pg_temp.pid('plain 30d'), 'DUPLICATE', 'payments.duplicate_payment', 'critical') $$,
+    $$ VALUES (pg_temp.pur_id('plain 30d'), 'DUPLICATE', 'payments.duplicate_payment', 'critical') $$,
     'it is recorded and raises payments.duplicate_payment');
 SELECT results_eq(
     $$ SELECT telegram_payment_charge_id, (SELECT count(*) FROM billing.ledger WHERE ref_type = 'purchase'
-                                             AND ref_id = pg_temp.pid('plain 30d'))
-       FROM billing.purchases WHERE purchase_id = pg_temp.pid('plain 30d') $$,
+                                             AND ref_id = pg_temp.pur_id('plain 30d'))
+       FROM billing.purchases WHERE purchase_id = pg_temp.pur_id('plain 30d') $$,
     $$ VALUES ('charge-4001-30d', 2::bigint) $$,
     'the purchase keeps its first charge id and nothing more is booked');
 
@@ -516,9 +505,9 @@ INSERT INTO pur SELECT 'reuse A', * FROM api.init_purchase(4010, 'premium_30d', 
 SELECT is((SELECT ok FROM api.precheckout_purchase(4010, pg_temp.payload('reuse A'), 'XTR', 188)), true,
           'purchase A passes pre-checkout');
 UPDATE billing.purchases SET status = 'CANCELLED', cancelled_at = '2030-05-01 00:20:00+00'
-WHERE purchase_id = pg_temp.pid('reuse A');
+WHERE purchase_id = pg_temp.pur_id('reuse A');
 INSERT INTO pur SELECT 'reuse B', * FROM api.init_purchase(4010, 'premium_30d', pg_temp.rid('r4010'), 'init-4010-b');
-SELECT isnt(pg_temp.pid('reuse B'), pg_temp.pid('reuse A'), 'after A was cancelled, its reservation backs a new purchase B');
+SELECT isnt(pg_temp.pur_id('reuse B'), pg_temp.pur_id('reuse A'), 'after A was cancelled, its reservation backs a new purchase B');
 SELECT is((SELECT outcome FROM api.complete_purchase(4010, pg_temp.payload('reuse B'), 'charge-4010-b', 'XTR', 188)),
           'PAID', 'B is paid and consumes the reservation');
 SELECT lives_ok($$ SELECT * FROM api.complete_purchase(4010, pg_temp.payload('reuse A'), 'charge-4010-a', 'XTR', 188) $$,
@@ -536,7 +525,7 @@ SELECT results_eq(
               rw.created_at
        FROM paid AS p JOIN referral.rewards AS rw ON rw.referral_reward_id = p.referral_reward_id
        WHERE p.label = 'ref first' $$,
-    $$ VALUES ('PAID', 4011::bigint, 4011::bigint, 4012::bigint, pg_temp.pid('ref first'), 'OFFERED',
+    $$ VALUES ('PAID', 4011::bigint, 4011::bigint, 4012::bigint, pg_temp.pur_id('ref first'), 'OFFERED',
                '2030-05-01 00:20:00+00'::timestamptz) $$,
     'the first paid purchase of a referred user returns a reward OFFERED to the referrer');
 INSERT INTO pur SELECT 'ref second', * FROM api.init_purchase(4012, 'premium_90d', NULL, 'init-4012-second');

@@ -3,13 +3,11 @@
 -- and the deduplicated global NOT_FOUND alert.
 BEGIN;
 SELECT plan(68);
+\ir ../helpers.psql
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-10-01 00:00:00+00';
 
-CREATE TEMP TABLE camp (name text PRIMARY KEY, id bigint NOT NULL);
-CREATE FUNCTION pg_temp.cid(p_name text) RETURNS bigint
-LANGUAGE sql STABLE AS $$ SELECT id FROM camp WHERE name = p_name $$;
 CREATE FUNCTION pg_temp.cstatus(p_name text) RETURNS text
 LANGUAGE sql STABLE AS $$ SELECT status FROM promo.promo_codes WHERE promo_code_id = pg_temp.cid(p_name) $$;
 CREATE FUNCTION pg_temp.audits(p_name text, p_action text) RETURNS bigint
@@ -17,7 +15,6 @@ LANGUAGE sql STABLE AS $$
     SELECT count(*) FROM ops.audit_log
     WHERE target_type = 'promo_code' AND target_id = pg_temp.cid(p_name)::text AND action = p_action
 $$;
-CREATE TEMP TABLE res AS SELECT NULL::text AS label, (NULL::api.redeem_result).* LIMIT 0;
 CREATE FUNCTION pg_temp.try(p_user bigint, p_code text, p_label text) RETURNS text
 LANGUAGE sql AS $$
     INSERT INTO res SELECT p_label, * FROM api.redeem_promo_code(p_user, p_code, 'guard-key-' || p_label)

@@ -3,6 +3,7 @@
 -- is raised with its reason (throws_ok cannot see that field: pg_temp.refusal reads it).
 BEGIN;
 SELECT plan(48);
+\ir ../helpers.psql
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-06-01 00:00:00+00';
@@ -53,13 +54,11 @@ SELECT api.touch_user(u, 'user' || u, 'User', 'de') FROM generate_series(4401, 4
 SELECT api.create_promo_code('REASON-DISCOUNT-20', 'PERCENT_DISCOUNT', 'reasons 20 %', p_discount_percent => 20,
                              p_max_uses => 20);
 SELECT api.create_promo_code('REASON-GRANT-7', 'PREMIUM_GRANT', 'reasons grant', p_grant_days => 7);
-CREATE TEMP TABLE rsv AS
-SELECT u AS user_id, (api.redeem_promo_code(u, 'REASON-DISCOUNT-20', 'rsv-' || u)).promo_redemption_id AS rid
-FROM generate_series(4401, 4402) AS u;
+SELECT pg_temp.reserve(u::text, u, 'REASON-DISCOUNT-20') FROM generate_series(4401, 4402) AS u;
 CREATE TEMP TABLE granted AS
 SELECT (api.redeem_promo_code(4403, 'REASON-GRANT-7', 'grant-4403')).promo_redemption_id AS rid;
 CREATE TEMP TABLE opened AS
-SELECT * FROM api.init_purchase(4401, 'premium_30d', (SELECT rid FROM rsv WHERE user_id = 4401), 'init-4401');
+SELECT * FROM api.init_purchase(4401, 'premium_30d', pg_temp.rid('4401'), 'init-4401');
 
 -- SP422
 SELECT is(pg_temp.refusal($$ SELECT ops.check_argument(false, 'p_x', 'bad', NULL) $$), 'SP422 invalid_argument',
@@ -107,7 +106,7 @@ SELECT is(pg_temp.refusal($$ SELECT api.init_purchase(4402, 'premium_90d', NULL,
           'SP409 plan_withdrawn', 'plan_withdrawn');
 SELECT is(pg_temp.refusal($$ SELECT api.init_purchase(4403, 'premium_30d', (SELECT rid FROM granted), 'init-grant') $$),
           'SP409 reservation_not_usable', 'reservation_not_usable');
-SELECT is(pg_temp.refusal($$ SELECT api.init_purchase(4401, 'premium_365d', (SELECT rid FROM rsv WHERE user_id = 4401),
+SELECT is(pg_temp.refusal($$ SELECT api.init_purchase(4401, 'premium_365d', pg_temp.rid('4401'),
                                                       'init-4401-b') $$),
           'SP409 reservation_backs_purchase', 'reservation_backs_purchase');
 SELECT is(pg_temp.refusal($$ SELECT api.request_purchase_refund((SELECT purchase_id FROM opened), 'test', 'r') $$),
@@ -121,10 +120,10 @@ SELECT is(pg_temp.refusal($$ UPDATE billing.purchases SET price_stars = price_st
                               WHERE purchase_id = (SELECT purchase_id FROM opened) $$),
           'SP409 purchase_terms_immutable', 'purchase_terms_immutable');
 SELECT is(pg_temp.refusal($$ UPDATE promo.promo_redemptions SET status = 'REVOKED'
-                              WHERE promo_redemption_id = (SELECT rid FROM rsv WHERE user_id = 4402) $$),
+                              WHERE promo_redemption_id = pg_temp.rid('4402') $$),
           'SP409 forbidden_redemption_transition', 'forbidden_redemption_transition');
 SELECT is(pg_temp.refusal($$ UPDATE promo.promo_redemptions SET user_id = 4406
-                              WHERE promo_redemption_id = (SELECT rid FROM rsv WHERE user_id = 4402) $$),
+                              WHERE promo_redemption_id = pg_temp.rid('4402') $$),
           'SP409 redemption_immutable', 'redemption_immutable');
 SELECT is(pg_temp.refusal($$ UPDATE ops.audit_log SET actor = actor $$), 'SP409 append_only', 'append_only (update)');
 SELECT is(pg_temp.refusal($$ DELETE FROM promo.promo_attempts $$), 'SP409 append_only', 'append_only (delete)');
