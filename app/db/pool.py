@@ -86,9 +86,7 @@ def pepper_statement(settings: Settings) -> Pepper | None:
 
 
 # The pepper statement of each pool create_pool made (pools without one set no pepper).
-_pool_peppers: weakref.WeakKeyDictionary[AsyncConnectionPool, Pepper] = (
-    weakref.WeakKeyDictionary()
-)
+_pool_peppers: weakref.WeakKeyDictionary[AsyncConnectionPool, Pepper] = weakref.WeakKeyDictionary()
 
 
 def pool_pepper(pool: AsyncConnectionPool) -> Pepper | None:
