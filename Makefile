@@ -4,7 +4,7 @@ VENV := .venv
 STARPASS := $(VENV)/bin/starpass
 PYTHON := $(VENV)/bin/python
 
-.PHONY: setup setup-ha run test test-ha db psql lint pgtap pytest bench schema
+.PHONY: setup setup-ha run test test-ha db psql lint pgtap pytest test-pooled bench schema
 
 setup:
 	@scripts/setup.sh
@@ -42,6 +42,12 @@ lint: setup
 	$(VENV)/bin/ruff format --check app tests bench
 	$(VENV)/bin/mypy
 
+# The HTTP and bot suites, run a second time with the service behind a PgBouncer in
+# transaction mode (STARPASS_TEST_POOLED=1, tests/conftest.py).
+POOLED_TESTS := tests/test_http_promo.py tests/test_http_input.py tests/test_http_hardening.py \
+  tests/test_http_server.py tests/test_http_schemathesis.py tests/test_bot.py \
+  tests/test_purchases.py tests/test_web.py tests/test_replicas.py
+
 # One throwaway cluster for both runners; each run exits non-zero when any test fails, and
 # the run fails when it left anything in the working tree (tests write only to temp dirs).
 # The failover test (make test-ha, about 3 minutes, mostly waiting for pg_cron's minutes) runs
@@ -53,8 +59,10 @@ test: setup-ha lint
 	$(PYTHON) -m tests.harness -- bash -c '\
 	  pg_prove --ext .sql -r --timer db/tests; pgtap=$$?; \
 	  $(VENV)/bin/pytest; pytest=$$?; \
+	  STARPASS_TEST_POOLED=1 $(VENV)/bin/pytest $(POOLED_TESTS); pooled=$$?; \
 	  [ $$pgtap -eq 0 ] || echo "pgTAP FAILED (exit $$pgtap): see its summary above"; \
-	  exit $$(( pgtap || pytest ))'; status=$$?; \
+	  [ $$pooled -eq 0 ] || echo "pytest through PgBouncer FAILED (exit $$pooled): see above"; \
+	  exit $$(( pgtap || pytest || pooled ))'; status=$$?; \
 	wait $$ha_pid; ha=$$?; echo "--- make test-ha (ran beside the suite):"; cat "$$ha_log"; \
 	rm -f "$$ha_log"; [ $$ha -eq 0 ] || { echo "test-ha FAILED (exit $$ha)"; status=1; }; \
 	after=$$(git status --porcelain --untracked-files=all 2>/dev/null); \
@@ -72,6 +80,9 @@ pgtap: setup
 
 pytest: setup
 	@$(VENV)/bin/pytest
+
+test-pooled: setup
+	@STARPASS_TEST_POOLED=1 $(PYTHON) -m tests.harness -- $(VENV)/bin/pytest $(POOLED_TESTS)
 
 bench:
 	@scripts/setup.sh --bench

@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     # The admin API's connection, as role starpass_admin. Unset: DATABASE_URL with that user
     # (password from ~/.pgpass or PGPASSFILE), else the embedded cluster.
     starpass_admin_database_url: str | None = None
+    # A hot standby for the read-only admin endpoints (GET campaign(s), GET throttle), as
+    # starpass_admin; they may lag the primary by the replication delay. Writes never use it.
+    # Unset: those endpoints read the primary through the admin pool.
+    database_replica_url: str | None = None
     promo_secret_pepper: SecretStr | None = None
     # During a pepper rotation: the pepper codes created before it were hashed with.
     promo_secret_pepper_previous: SecretStr | None = None
@@ -247,17 +251,22 @@ class Settings(BaseSettings):
             )
         return value
 
-    def pepper_options(self) -> str:
-        """libpq startup options that give a session the pepper(s): never a logged statement."""
-        options = [
-            libpq_option(name, secret.get_secret_value())
+    def pepper_settings(self) -> list[tuple[str, str]]:
+        """The pepper(s) as (setting, value): `promo.pepper`, and `promo.pepper_previous`
+        during a rotation. The service sets them per transaction (app/db/pool.py)."""
+        return [
+            (name, secret.get_secret_value())
             for name, secret in (
                 ("promo.pepper", self.promo_secret_pepper),
                 ("promo.pepper_previous", self.promo_secret_pepper_previous),
             )
             if secret is not None
         ]
-        return " ".join(options)
+
+    def pepper_options(self) -> str:
+        """libpq startup options that give a whole session the pepper(s), for an operator's
+        `starpass db psql` on a direct connection (a pooler in transaction mode drops them)."""
+        return " ".join(libpq_option(name, value) for name, value in self.pepper_settings())
 
     @field_validator("internal_api_tokens_json")
     @classmethod

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PG_BIN=${STARPASS_PG_BINDIR:-/usr/lib/postgresql/15/bin}
-APT_PACKAGES=(postgresql-15 postgresql-15-cron postgresql-15-pgtap pgtap python3-venv)
+APT_PACKAGES=(postgresql-15 postgresql-15-cron postgresql-15-pgtap pgtap pgbouncer python3-venv)
 PYTHON=${PYTHON:-python3}
 
 missing=()
@@ -28,6 +28,8 @@ fi
 [ -f /usr/share/postgresql/15/extension/pg_cron.control ] || missing+=(postgresql-15-cron)
 [ -f /usr/share/postgresql/15/extension/pgtap.control ] || missing+=(postgresql-15-pgtap)
 command -v pg_prove >/dev/null 2>&1 || missing+=(pgtap)
+# `make test` runs the HTTP and bot suites once more through a PgBouncer (tests/pooler.py).
+[ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null 2>&1 || missing+=(pgbouncer)
 "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then

@@ -17,7 +17,15 @@ from app.alerts import dispatcher
 from app.api import health, metrics, routes
 from app.api.bodies import InvalidBody
 from app.api.errors import POOL_WAIT_ERRORS, problem_from_db_error, problem_from_pool_wait
-from app.api.keys import ADMIN_POOL, ADMIN_PROBE, POOL, PROBE, REQUEST_ID, SETTINGS
+from app.api.keys import (
+    ADMIN_POOL,
+    ADMIN_PROBE,
+    POOL,
+    PROBE,
+    READ_POOL,
+    REQUEST_ID,
+    SETTINGS,
+)
 from app.api.problems import Handler, occurrence, problem, problem_middleware
 from app.bot import webhook
 from app.bot.webhook import BotConfig, bot_config
@@ -28,6 +36,8 @@ from app.db.pool import DatabaseProbe, create_pool
 from app.logs import configure_logging, get_logger
 
 MAX_BODY_BYTES = 16 * 1024
+# The replica pool's application_name (pg_stat_activity on the standby tells it apart).
+REPLICA_APPLICATION_NAME = "starpass_admin-replica"
 # nginx's status for "the client closed the connection before the answer": never sent (there is
 # no one to send it to), but logged and counted under it, apart from the server's own errors.
 CLIENT_CLOSED_REQUEST = 499
@@ -60,7 +70,10 @@ async def api_errors_middleware(request: web.Request, handler: Handler) -> web.S
     except POOL_WAIT_ERRORS as exc:
         # Asked as the pool's own role: an admin pool whose role cannot log in is not load,
         # even while starpass_app gets through.
-        admin = isinstance(exc, PoolWaitFailed) and exc.pool is request.app[ADMIN_POOL]
+        admin = isinstance(exc, PoolWaitFailed) and exc.pool in (
+            request.app[ADMIN_POOL],
+            request.app[READ_POOL],
+        )
         probe = request.app[ADMIN_PROBE] if admin else request.app[PROBE]
         return problem_from_pool_wait(await probe.reachable())
     except psycopg.Error as exc:
@@ -127,6 +140,16 @@ def create_app(
     app[SETTINGS] = settings
     app[POOL] = pool or create_pool(settings)
     app[ADMIN_POOL] = admin_pool or create_pool(settings, role=ADMIN_ROLE)
+    app[READ_POOL] = (
+        create_pool(
+            settings,
+            settings.database_replica_url,
+            role=ADMIN_ROLE,
+            application_name=REPLICA_APPLICATION_NAME,
+        )
+        if settings.database_replica_url
+        else app[ADMIN_POOL]
+    )
     app[health.PEPPER_STATE] = health.PepperState()
     app[PROBE] = probe or DatabaseProbe(settings)
     app[ADMIN_PROBE] = DatabaseProbe(settings, role_url(settings, ADMIN_ROLE))
@@ -147,6 +170,9 @@ async def _pool_lifecycle(app: web.Application) -> AsyncIterator[None]:
     # Start serving even while the database is down: /readyz reports it, the pools reconnect.
     await pool.open(wait=False)
     await admin_pool.open(wait=False)
+    read_pool = app[READ_POOL]
+    if read_pool is not admin_pool:
+        await read_pool.open(wait=False)
     log.info(
         "server_started",
         pool_min=pool.min_size,
@@ -154,6 +180,8 @@ async def _pool_lifecycle(app: web.Application) -> AsyncIterator[None]:
         admin_pool_max=admin_pool.max_size,
     )
     yield
+    if read_pool is not admin_pool:
+        await read_pool.close()
     await admin_pool.close()
     await pool.close()
     app[PROBE].close()

@@ -15,6 +15,7 @@ from app.api.keys import POOL, PROBE
 from app.api.problems import problem
 from app.db import pepper
 from app.db.pepper import PepperCheck
+from app.db.pool import peppered, pool_pepper
 
 # A probe waits this long at most for a pool connection for the pepper check: under load the
 # check waits for a quieter moment instead of making the probe slow (load balancers time out).
@@ -68,7 +69,11 @@ async def readyz(request: web.Request) -> web.Response:
         # seconds.
         state.defer(now)
         with contextlib.suppress(psycopg.Error):
-            async with request.app[POOL].connection(timeout=PEPPER_CHECK_WAIT_SECONDS) as conn:
+            pool = request.app[POOL]
+            async with (
+                pool.connection(timeout=PEPPER_CHECK_WAIT_SECONDS) as conn,
+                peppered(conn, pool_pepper(pool)),
+            ):
                 state.record(await pepper.check(conn), now)
     if state.result is not None and not state.result.ok:
         # Not transient: the process must be restarted with the right pepper (no Retry-After).

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from app.api import bodies
-from app.api.keys import ACTOR, ADMIN_POOL, POOL
+from app.api.keys import ACTOR, ADMIN_POOL, POOL, READ_POOL
 from app.api.metrics import METRICS
 from app.api.problems import problem
 from app.db import api as db
@@ -125,7 +125,7 @@ async def list_campaigns(request: web.Request) -> web.Response:
     # ours); statuses, kind, q and the page size are api.list_promo_campaigns's to refuse.
     limit = page_limit(request, {"status", "kind", "q", "cursor"})
     rows = await db.list_promo_campaigns(
-        request.app[ADMIN_POOL],
+        request.app[READ_POOL],
         status=query.getall("status", []) or None,
         kind=query.get("kind"),
         q=query.get("q"),
@@ -141,7 +141,7 @@ async def list_campaigns(request: web.Request) -> web.Response:
 
 async def get_campaign(request: web.Request) -> web.Response:
     return render(
-        await db.get_promo_campaign(request.app[ADMIN_POOL], _int(request, "promo_code_id"))
+        await db.get_promo_campaign(request.app[READ_POOL], _int(request, "promo_code_id"))
     )
 
 
@@ -175,7 +175,7 @@ async def refund_rollback(request: web.Request) -> web.Response:
 
 
 async def get_throttle(request: web.Request) -> web.Response:
-    return render(await db.get_promo_throttle(request.app[ADMIN_POOL], _int(request, "user_id")))
+    return render(await db.get_promo_throttle(request.app[READ_POOL], _int(request, "user_id")))
 
 
 async def reset_throttle(request: web.Request) -> web.Response:

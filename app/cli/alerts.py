@@ -54,7 +54,11 @@ def add_parser(commands: Any) -> None:
 
 def _connect(settings: Settings) -> psycopg.Connection[dict[str, Any]]:
     return psycopg.connect(
-        role_url(settings, ADMIN_ROLE), autocommit=True, row_factory=dict_row, connect_timeout=10
+        role_url(settings, ADMIN_ROLE),
+        autocommit=True,
+        row_factory=dict_row,
+        connect_timeout=10,
+        prepare_threshold=None,  # a pooler in transaction mode cannot route prepared statements
     )
 
 
