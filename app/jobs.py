@@ -8,8 +8,9 @@ health check reads pg_cron's history back through postgres_fdw as a read-only ro
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 from psycopg import sql
@@ -22,6 +23,13 @@ class Job:
     schedule: str
     every: timedelta
     command: str
+    # What the count the function returns counts (singular, plural), for `starpass jobs run`.
+    unit: tuple[str, str]
+    # The command of a run by hand: the jobs that audit their changes take the operator.
+    manual: str | None = None
+
+    def counted(self, n: int) -> str:
+        return f"{n} {self.unit[0] if n == 1 else self.unit[1]}"
 
 
 JOBS = (
@@ -30,31 +38,47 @@ JOBS = (
         "* * * * *",
         timedelta(minutes=1),
         "SELECT api.expire_promo_reservations(10000)",
+        ("promo reservation expired", "promo reservations expired"),
     ),
     Job(
         "run_refund_promo_rollback",
         "* * * * *",
         timedelta(minutes=1),
         "SELECT api.run_refund_promo_rollback(1000)",
+        (
+            "promo redemption of a refunded purchase revoked",
+            "promo redemptions of refunded purchases revoked",
+        ),
+        "SELECT api.run_refund_promo_rollback(1000, p_actor => %(actor)s)",
     ),
     Job(
         "run_promo_bruteforce_guard",
         "* * * * *",
         timedelta(minutes=1),
         "SELECT api.run_promo_bruteforce_guard()",
+        ("campaign paused as abused", "campaigns paused as abused"),
+        "SELECT api.run_promo_bruteforce_guard(p_actor => %(actor)s)",
     ),
     Job(
         "rollover_promo_campaigns",
         "*/5 * * * *",
         timedelta(minutes=5),
         "SELECT api.rollover_promo_campaigns()",
+        ("campaign expired or depleted", "campaigns expired or depleted"),
     ),
-    Job("check_job_health", "*/5 * * * *", timedelta(minutes=5), "SELECT api.check_job_health()"),
+    Job(
+        "check_job_health",
+        "*/5 * * * *",
+        timedelta(minutes=5),
+        "SELECT api.check_job_health()",
+        ("job alert raised", "job alerts raised"),
+    ),
     Job(
         "cancel_abandoned_purchases",
         "*/15 * * * *",
         timedelta(minutes=15),
         "SELECT api.cancel_abandoned_purchases(1000)",
+        ("abandoned purchase cancelled", "abandoned purchases cancelled"),
     ),
 )
 JOB_USER = "starpass_jobs"
@@ -197,39 +221,144 @@ def _link_history(app: Conn, admin_url: str, cron_db: str) -> None:
             app.execute("RESET ROLE")
 
 
-def status(admin_url: str) -> list[tuple[str, str, str, str, str]]:
-    """(job, schedule, last run start, last status, duration) for every registered job."""
+def job_named(name: str) -> Job:
+    """The job by its bare name or by its pg_cron name (`<database>:<name>`)."""
+    bare = name.rpartition(":")[2]
+    job = next((j for j in JOBS if j.name == bare), None)
+    if job is None:
+        raise RuntimeError(f"unknown job {name!r}; jobs: {', '.join(j.name for j in JOBS)}")
+    return job
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """A job's schedule and its last run, by pg_cron or by hand (`by`: pg_cron or the actor)."""
+
+    job: str
+    schedule: str
+    last_run: datetime | None
+    status: str
+    duration: timedelta | None
+    by: str
+
+    def cells(self) -> tuple[str, str, str, str, str, str]:
+        return (
+            self.job,
+            self.schedule,
+            iso(self.last_run) if self.last_run else "never",
+            self.status,
+            f"{round(self.duration.total_seconds() * 1000)} ms" if self.duration else "-",
+            self.by,
+        )
+
+
+def iso(moment: datetime) -> str:
+    """ISO 8601 in UTC with its offset, to the second: 2030-01-31T12:00:00Z."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def status(admin_url: str) -> list[JobStatus]:
+    """Every job with its schedule (when pg_cron has it) and its last run, whichever is newer:
+    pg_cron's (cron.job_run_details) or one by hand (ops.job_runs)."""
+    runs: dict[str, tuple[datetime, str, timedelta | None, str]] = {}
+    schedules: dict[str, str] = {}
     with psycopg.connect(admin_url, autocommit=True) as app:
         database = str(app.info.dbname)
         cron_db = cron_database(app)
-        if cron_db is None:
-            return []
+        if app.execute("SELECT to_regclass('ops.job_runs')").fetchone() != (None,):
+            for name, started, state, took, actor in app.execute(
+                "SELECT DISTINCT ON (job_name) job_name, started_at, status,"
+                " finished_at - started_at, actor FROM ops.job_runs"
+                " ORDER BY job_name, job_run_id DESC"
+            ):
+                runs[str(name)] = (started, str(state), took, str(actor))
+    if cron_db is not None:
         with psycopg.connect(make_conninfo(admin_url, dbname=cron_db)) as cron:
-            rows = cron.execute(
+            for name, schedule, started, state, took in cron.execute(
                 """
-                SELECT j.jobname, j.schedule,
-                       coalesce(to_char(d.start_time, 'YYYY-MM-DD HH24:MI:SS'), 'never'),
-                       coalesce(d.status, '-'),
-                       coalesce(round(extract(epoch FROM d.end_time - d.start_time) * 1000)::text
-                                || ' ms', '-')
+                SELECT j.jobname, j.schedule, d.start_time, d.status, d.end_time - d.start_time
                 FROM cron.job AS j
                 LEFT JOIN LATERAL (SELECT * FROM cron.job_run_details AS r WHERE r.jobid = j.jobid
                                    ORDER BY r.runid DESC LIMIT 1) AS d ON true
                 WHERE j.jobname LIKE %s ORDER BY j.jobname
                 """,
                 (database + ":%",),
-            ).fetchall()
-    return [tuple(str(v) for v in row) for row in rows]  # type: ignore[misc]
+            ):
+                bare = str(name).removeprefix(database + ":")
+                schedules[bare] = str(schedule)
+                manual = runs.get(bare)
+                if started is not None and (manual is None or started > manual[0]):
+                    runs[bare] = (started, str(state), took, "pg_cron")
+    rows = []
+    # Ours in their order, then any other job pg_cron runs in this database.
+    names = [job.name for job in JOBS] + sorted(set(schedules) - {job.name for job in JOBS})
+    for name in names:
+        run = runs.get(name)
+        rows.append(
+            JobStatus(
+                name,
+                schedules.get(name, "not scheduled"),
+                run[0] if run else None,
+                run[1] if run else "-",
+                run[2] if run else None,
+                run[3] if run else "-",
+            )
+        )
+    return rows
 
 
-def run(admin_url: str, name: str) -> str:
-    """Runs one job now in the app database (for operators, and servers without pg_cron)."""
-    job = next((j for j in JOBS if j.name == name), None)
-    if job is None:
-        raise RuntimeError(f"unknown job {name!r}; jobs: {', '.join(j.name for j in JOBS)}")
+@dataclass(frozen=True)
+class JobRun:
+    job: Job
+    count: int
+    actor: str
+    started_at: datetime
+    duration: timedelta
+
+    def line(self) -> str:
+        took = round(self.duration.total_seconds() * 1000)
+        return (
+            f"{self.job.name}: {self.job.counted(self.count)}"
+            f" (run by {self.actor} at {iso(self.started_at)}, {took} ms)"
+        )
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "job": self.job.name,
+            "count": self.count,
+            "unit": self.job.unit[1],
+            "actor": self.actor,
+            "started_at": iso(self.started_at),
+            "duration_ms": round(self.duration.total_seconds() * 1000),
+        }
+
+
+def run(admin_url: str, name: str, actor: str) -> JobRun:
+    """Runs one job now in the app database (for operators, and servers without pg_cron), as
+    `actor`: recorded in ops.job_runs (`starpass jobs status` shows it) and audited as them; the
+    jobs that audit their changes do so under the actor too. A failed run is recorded as failed."""
+    job = job_named(name)
+    record = "SELECT ops.record_job_run(%s, %s, %s, %s, %s), clock_timestamp()"
     with psycopg.connect(admin_url, autocommit=True) as app:
-        row = app.execute(job.command).fetchone()
-    return f"{name}: {row[0] if row else 'done'}"
+        row = app.execute("SELECT clock_timestamp()").fetchone()
+        assert row is not None
+        started: datetime = row[0]
+        try:
+            with app.transaction():
+                result = app.execute(job.manual or job.command, {"actor": actor}).fetchone()
+                count = int(result[0]) if result and result[0] is not None else 0
+                done = app.execute(record, (job.name, actor, started, count, None)).fetchone()
+        except psycopg.Error as exc:
+            if exc.sqlstate is None:  # the connection is gone: nothing to record it in
+                raise
+            error = f"{exc.sqlstate}: {exc.diag.message_primary or exc}"
+            # The job's error is the one to show, even when the record is refused too (an
+            # actor that is not one fails both).
+            with contextlib.suppress(psycopg.Error):
+                app.execute(record, (job.name, actor, started, None, error))
+            raise
+    assert done is not None
+    return JobRun(job, count, actor, started, done[1] - started)
 
 
 def uninstall(admin_url: str) -> list[str]:

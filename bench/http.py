@@ -130,7 +130,9 @@ def main() -> int:
                 for line in Path(f"/proc/{server.pid}/status").read_text().splitlines()
                 if line.startswith("VmHWM:")
             )
-        sql = pgbench(db.admin_url, "http_sql", workdir, text=SQL_SCRIPT, clients=CLIENTS)
+        sql = pgbench(
+            db.admin_url, "http_sql", workdir, text=SQL_SCRIPT, clients=CLIENTS, warm_up=0
+        )
         counts = outcomes(db.admin_url)
     finally:
         cluster.destroy()

@@ -32,6 +32,7 @@ BEGIN
         ('claim_telegram_update',      ARRAY['starpass_app']),
         ('finish_telegram_update',     ARRAY['starpass_app']),
         ('get_ops_metrics',            ARRAY['starpass_app', 'starpass_admin']),
+        ('get_alert_metrics',          ARRAY['starpass_app', 'starpass_admin']),
         -- The start-up check and /readyz: is the configured pepper the campaigns' pepper?
         ('check_pepper',               ARRAY['starpass_app', 'starpass_admin']),
         ('get_premium_status',         ARRAY['starpass_app', 'starpass_admin']),
@@ -56,6 +57,8 @@ BEGIN
         ('request_purchase_refund',    ARRAY['starpass_admin']),
         ('reconcile_star_payment',     ARRAY['starpass_admin']),
         ('check_invariants',           ARRAY['starpass_admin']),
+        -- Reading the audit log (`starpass audit`, GET /internal/audit).
+        ('list_audit',                 ARRAY['starpass_admin']),
         -- pg_cron's jobs.
         ('expire_promo_reservations',  ARRAY['starpass_jobs']),
         ('rollover_promo_campaigns',   ARRAY['starpass_jobs']),
@@ -65,8 +68,14 @@ BEGIN
         ('check_job_health',           ARRAY['starpass_jobs']),
         -- The alert dispatcher.
         ('claim_alerts',               ARRAY['starpass_alerts']),
-        ('ack_alert',                  ARRAY['starpass_alerts']),
-        ('fail_alert',                 ARRAY['starpass_alerts'])
+        ('route_alert',                ARRAY['starpass_alerts']),
+        ('claim_alert_deliveries',     ARRAY['starpass_alerts']),
+        ('ack_alert_delivery',         ARRAY['starpass_alerts']),
+        ('fail_alert_delivery',        ARRAY['starpass_alerts']),
+        -- Operators: dead alerts, retries, test alerts (`starpass alerts list|retry|test`).
+        ('list_alerts',                ARRAY['starpass_admin']),
+        ('retry_alert',                ARRAY['starpass_admin']),
+        ('raise_test_alert',           ARRAY['starpass_admin'])
     ) AS g(function_name, roles);
 
     SELECT string_agg(p.proname, ', ' ORDER BY p.proname) INTO v_missing

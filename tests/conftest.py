@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -22,14 +23,16 @@ from pydantic import SecretStr
 from app.api.app import AccessLogger, create_app
 from app.api.server import listening
 from app.config import PROJECT_ROOT, Settings
-from app.db.cluster import Cluster
+from app.db.cluster import ALERTS_ROLE, Cluster
 from tests.harness import (
     ScratchDatabase,
     create_database,
     drop_database,
+    role_passwords,
     scratch_server,
     throwaway_cluster,
 )
+from tests.pooler import PgBouncer
 
 Conn = psycopg.Connection[dict[str, object]]
 
@@ -119,14 +122,40 @@ def leaks(secret: str, output: str) -> list[str]:
     return [secret[i : i + 4] for i in range(len(secret) - 3) if secret[i : i + 4] in output]
 
 
+# STARPASS_TEST_POOLED=1 (a second run in `make test`): the service's connections go through
+# a PgBouncer in transaction mode in front of the test server (tests/pooler.py); the tests'
+# own connections stay direct.
+POOLED = os.environ.get("STARPASS_TEST_POOLED") == "1"
+_poolers: list[PgBouncer] = []
+
+
+@pytest.fixture(scope="session", autouse=POOLED)
+def pooler(pg_server: str) -> Iterator[PgBouncer]:
+    with PgBouncer(pg_server, role_passwords()) as bouncer:
+        _poolers.append(bouncer)
+        try:
+            yield bouncer
+        finally:
+            _poolers.remove(bouncer)
+
+
+def service_url(url: str) -> str:
+    """Where the service connects for a login: through the pooler in a pooled run."""
+    return _poolers[0].url(url) if _poolers else url
+
+
 def service_settings(database: ScratchDatabase, **overrides: object) -> Settings:
     """The service's settings for a test database: each pool logs in as its own role."""
     values: dict[str, object] = {
-        "database_url": database.app_url,
-        "starpass_admin_database_url": database.staff_url,
+        "database_url": service_url(database.app_url),
+        "starpass_admin_database_url": service_url(database.staff_url),
         "promo_secret_pepper": SecretStr(PEPPER),
         **overrides,
     }
+    if _poolers:
+        values.setdefault(
+            "starpass_alerts_database_url", service_url(database.role_urls[ALERTS_ROLE])
+        )
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
 
 
@@ -146,7 +175,7 @@ def live_server(database: ScratchDatabase) -> Iterator[str]:
                 {
                     "name": "schemathesis",
                     "token": LIVE_TOKEN,
-                    "scopes": ["promo:admin", "promo:redeem", "metrics"],
+                    "scopes": ["promo:admin", "promo:redeem", "metrics", "audit:read"],
                 }
             ]
         ),

@@ -130,6 +130,11 @@ def drop_database(server_url: str, name: str) -> None:
 _ROLE_PASSWORD = secrets.token_urlsafe(24)
 
 
+def role_passwords() -> dict[str, str]:
+    """Each login role's password on the test server (what a pooler in front of it checks)."""
+    return dict.fromkeys(LOGIN_ROLES, _ROLE_PASSWORD)
+
+
 def login_role_urls(admin_url: str) -> dict[str, str]:
     """Real logins as each login role on the same server (password for TCP servers)."""
     with psycopg.connect(admin_url, autocommit=True) as conn:

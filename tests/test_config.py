@@ -105,6 +105,16 @@ def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.starpass_db_port == 6000
 
 
+@pytest.mark.parametrize(
+    "base", ["docs/errors.md#x", "docs/errors.md?x=1", "has blank", "", "x" * 501, "tab\there"]
+)
+def test_a_problem_type_base_is_a_uri_without_fragment(base: str) -> None:
+    with pytest.raises(ValidationError):
+        _settings(starpass_problem_type_base=base)
+    good = "https://docs.example.org/starpass/errors.html"
+    assert _settings(starpass_problem_type_base=good).starpass_problem_type_base == good
+
+
 def test_known_scopes_are_accepted() -> None:
     raw = json.dumps([{"name": "all", "token": "t" * 32, "scopes": sorted(KNOWN_SCOPES)}])
     assert _settings(internal_api_tokens_json=raw).api_tokens[0].scopes == KNOWN_SCOPES

@@ -13,6 +13,7 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from app import jobs
+from app.api.metrics import DATABASE_FIGURES
 from tests.conftest import Conn, connect
 from tests.harness import ScratchDatabase
 
@@ -34,10 +35,16 @@ def test_install_schedules_every_job_once_and_removes_old_ones(
             (f"{db.name}:renamed_job", db.name),
         )
     assert jobs.install(db.admin_url) == [f"unscheduled {db.name}:renamed_job (no longer a job)"]
-    assert sorted(row[0] for row in jobs.status(db.admin_url)) == sorted(
-        f"{db.name}:{job.name}" for job in jobs.JOBS
+    assert [row.job for row in jobs.status(db.admin_url)] == [job.name for job in jobs.JOBS]
+    assert {row.schedule for row in jobs.status(db.admin_url)} == {
+        "* * * * *",
+        "*/5 * * * *",
+        "*/15 * * * *",
+    }
+    run = jobs.run(db.admin_url, f"{db.name}:rollover_promo_campaigns", "ops:test")
+    assert run.line().startswith(
+        "rollover_promo_campaigns: 0 campaigns expired or depleted (run by ops:test at "
     )
-    assert jobs.run(db.admin_url, "rollover_promo_campaigns") == "rollover_promo_campaigns: 0"
 
 
 def test_jobs_run_as_the_jobs_role_and_an_older_install_is_moved_over(
@@ -82,7 +89,7 @@ def test_pg_cron_runs_the_jobs_and_health_reports_failures(
     deadline = time.monotonic() + 80  # pg_cron runs at the start of each minute
     statuses: dict[str, str] = {}
     while time.monotonic() < deadline:
-        statuses = {str(r[0]).split(":", 1)[1]: str(r[3]) for r in jobs.status(db.admin_url)}
+        statuses = {r.job: r.status for r in jobs.status(db.admin_url)}
         if (
             statuses.get("expire_promo_reservations") == "succeeded"
             and statuses.get("always_fails") == "failed"
@@ -119,6 +126,8 @@ def test_pg_cron_runs_the_jobs_and_health_reports_failures(
         assert figures[("job_never_succeeded", "never_runs")] == 1
         assert ("job_seconds_since_success", "never_runs") not in figures
         assert ("job_seconds_since_success", "always_fails") not in figures
+        # Each kind of row is a metric of its own on /metrics (app/api/metrics.py).
+        assert {metric for metric, _ in figures} == {f.source for f in DATABASE_FIGURES}
 
 
 def _installed(app: Conn) -> dict[str, datetime]:

@@ -14,8 +14,9 @@ from app.config import PROJECT_ROOT
 from tests.conftest import Conn
 
 SCHEMAS = ["api", "core", "billing", "promo", "referral", "ops"]
-# One row of the reason table: | `reason` | `SQLSTATE` | HTTP status | meaning | raised by |
-DOC_ROW = re.compile(r"^\| `([a-z0-9_]+)` \| `(SP\w+)` \| (\d{3}) \|", re.MULTILINE)
+# One row of the reason table, the reason with its anchor (a problem's `type` points at it):
+# | <a id="reason"></a>`reason` | `SQLSTATE` | HTTP status | meaning | raised by |
+DOC_ROW = re.compile(r'^\| <a id="([a-z0-9_]+)"></a>`\1` \| `(SP\w+)` \| (\d{3}) \|', re.MULTILINE)
 
 
 def _raised(conn: Conn) -> set[tuple[str, str]]:
@@ -64,7 +65,8 @@ def test_a_reason_reaches_psycopg_and_the_problem_code(admin_conn: Conn) -> None
     response = problem_from_db_error(caught.value)
     assert response.status == 409 and response.text is not None
     body = json.loads(response.text)
-    assert body["code"] == "read_committed_required" and body["type"].endswith(body["code"])
+    assert body["code"] == "read_committed_required"
+    assert body["type"] == "docs/errors.md#read_committed_required"
 
 
 def test_a_refusal_without_a_reason_keeps_its_sqlstate_code(admin_conn: Conn) -> None:

@@ -14,7 +14,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from app.api.app import create_app
-from app.api.openapi import Campaign, CampaignPage, Problem, RedeemResult, Throttle, build
+from app.api.routes import build
+from app.api.schemas import Campaign, CampaignPage, Problem, RedeemResult, Throttle
 from app.config import PROJECT_ROOT
 from tests.conftest import Conn, service_settings
 from tests.harness import ScratchDatabase
@@ -270,8 +271,9 @@ async def test_metrics(client: Client) -> None:
     assert 'starpass_redemptions_total{outcome="APPLIED",replayed="false"}' in text
     assert 'route="/internal/promo/campaigns/{promo_code_id}"' in text, "route patterns, not ids"
     assert "12345678" not in text
-    assert 'starpass_db_pool_connections{state="size"}' in text
-    assert 'starpass_ops{label="pending",metric="alert_outbox_backlog"}' in text
+    assert 'starpass_db_pool_connections{pool="app"}' in text
+    assert 'starpass_alert_outbox_alerts{state="pending"} ' in text
+    assert "starpass_db_figures_up 1.0" in text
 
 
 async def test_the_spec_is_served_written_and_matches_responses(client: Client) -> None:

@@ -65,6 +65,16 @@ def test_an_old_signature_left_behind_fails_the_deploy(
     assert row == (None,), "the failed deploy left nothing behind"
 
 
+def test_a_trigger_function_without_its_file_fails_the_deploy(
+    new_database: Callable[[], ScratchDatabase], tmp_path: Path
+) -> None:
+    db = new_database()
+    source = _source_copy(tmp_path)
+    (source / "functions" / "ops" / "notify_alert.sql").unlink()
+    with pytest.raises(RuntimeError, match=r"without a source file.*ops.notify_alert\(\)"):
+        migrate(db.admin_url, source)
+
+
 def _migration_count(url: str) -> int:
     with psycopg.connect(url) as conn:
         row = conn.execute("SELECT count(*) FROM yoyo._yoyo_migration").fetchone()
@@ -271,3 +281,34 @@ def test_keys_used_before_the_protocol_replay_after_the_backfill(
             " 'promo.rollback_requests'::regclass)"
         ).fetchall()
         assert columns == [], "the old answer columns are dropped"
+
+
+def test_support_keys_used_before_the_protocol_replay_after_the_backfill(
+    new_database: Callable[[], ScratchDatabase],
+) -> None:
+    """Migration 0030.support_idempotency on a database whose support requests have no
+    bindings yet: a redelivered request replays its first ticket whole (the migration's hash is
+    the function's), and the key from another user is a conflict that opens nothing."""
+    db = new_database()
+    user = 6 * 10**9 + 7
+    call = "SELECT * FROM api.open_payment_support(%s, 'Zahlung fehlt', 'tg-update:legacy-1')"
+    with connect(db.admin_url) as conn:
+        first = conn.execute(call, (user,)).fetchone()
+        assert first is not None and first["outcome"] == "OPENED"
+        # Back to before the migration: no result type, no bindings of support requests.
+        conn.execute(
+            "DROP FUNCTION api.open_payment_support(bigint, text, text);"
+            " DROP TYPE api.open_payment_support_result;"
+            " ALTER TABLE ops.idempotency_keys DISABLE TRIGGER USER;"
+            " DELETE FROM ops.idempotency_keys WHERE scope = 'billing.open_payment_support';"
+            " ALTER TABLE ops.idempotency_keys ENABLE TRIGGER USER;"
+            " DELETE FROM yoyo._yoyo_migration WHERE migration_id = '0030.support_idempotency'"
+        )
+    report = migrate(db.admin_url)
+    assert report.migrations == ["0030.support_idempotency"]
+    with connect(db.admin_url) as conn:
+        assert conn.execute(call, (user,)).fetchone() == {**first, "replayed": True}
+        other = conn.execute(call, (user + 1,)).fetchone()
+        assert other is not None and other["outcome"] == "IDEMPOTENCY_CONFLICT"
+        count = conn.execute("SELECT count(*) AS n FROM billing.support_requests").fetchone()
+        assert count == {"n": 1}

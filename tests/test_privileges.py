@@ -61,8 +61,14 @@ ADMIN_CALLS = (
     "SELECT * FROM api.block_promo_user(1, now() + interval '1 day', 'me', 'spite')",
     "SELECT * FROM api.set_setting('promo.throttle_max_failures', '1000000', 'me', 'off')",
     "SELECT * FROM api.list_promo_campaigns()",
+    "SELECT * FROM api.retry_alert(1, 'me')",
+    "SELECT api.raise_test_alert('jobs.failed', 'error', 'me')",
 )
-ALERT_CALLS = ("SELECT * FROM api.claim_alerts(10)", "SELECT * FROM api.ack_alert(1)")
+ALERT_CALLS = (
+    "SELECT * FROM api.claim_alerts(10)",
+    "SELECT * FROM api.claim_alert_deliveries('{generic}')",
+    "SELECT * FROM api.ack_alert_delivery(1, 1)",
+)
 JOB_CALLS = ("SELECT api.expire_promo_reservations(10)", "SELECT api.run_promo_bruteforce_guard()")
 USER_CALLS = ("SELECT * FROM api.redeem_promo_code(1, 'ANYCODE123', 'privilege-key-1')",)
 
@@ -98,7 +104,7 @@ def test_each_role_runs_its_own_surface(database: ScratchDatabase, staff_conn: C
     with connect(database.role_urls["starpass_alerts"]) as alerts:
         # Past the privilege check: the function itself refuses an alert that does not exist.
         with pytest.raises(psycopg.Error) as refused:
-            alerts.execute("SELECT * FROM api.ack_alert(-1)")
+            alerts.execute("SELECT * FROM api.ack_alert_delivery(-1, 1)")
         assert refused.value.sqlstate in {"SP404", "SP422"}
     assert staff_conn.execute("SELECT count(*) AS n FROM api.list_settings()").fetchone()
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import secrets
+import threading
+import time
 from collections import Counter
 
 from tests.conftest import Conn, connect
@@ -184,3 +186,53 @@ def test_one_user_many_keys_on_a_discount_holds_one_reservation(
     results = run_together(database.app_url, 20, lambda conn, i: _redeem(conn, user, code, _key()))
     assert Counter(r["outcome"] for r in results) == {"RESERVED": 20}
     assert len({r["promo_redemption_id"] for r in results}) == 1, "the live hold is handed back"
+
+
+def test_a_pause_ends_the_wait_for_the_last_unit(
+    database: ScratchDatabase, admin_conn: Conn
+) -> None:
+    """A redemption queued for a campaign's last unit (held by a transaction still open) sees a
+    pause that commits meanwhile: it answers PAUSED at once, without waiting for the holder."""
+    code = _code()
+    promo_code_id = _create(admin_conn, code, p_max_uses=1)
+    holder_user, waiter_user = _users(2)
+    answer: dict[str, object] = {}
+    with connect(database.app_url) as holder, connect(database.app_url) as waiter:
+        holder.execute("BEGIN")
+        assert _redeem(holder, holder_user, code, _key())["outcome"] == "APPLIED"
+        pid = waiter.execute("SELECT pg_backend_pid() AS pid").fetchone()
+        assert pid is not None
+
+        def redeem() -> None:
+            try:
+                answer["row"] = _redeem(waiter, waiter_user, code, _key())
+            except Exception as exc:  # re-raised below, in the test's thread
+                answer["error"] = exc
+
+        thread = threading.Thread(target=redeem)
+        thread.start()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # until the waiter sleeps in promo.take_capacity
+            row = admin_conn.execute(
+                "SELECT wait_event FROM pg_stat_activity WHERE pid = %s", (pid["pid"],)
+            ).fetchone()
+            if row is not None and row["wait_event"] == "PgSleep":
+                break
+            time.sleep(0.01)
+        else:
+            raise AssertionError("the second redemption never waited for the held unit")
+        admin_conn.execute(
+            "SELECT * FROM api.set_promo_campaign_status(%s, 'PAUSED', 'ops:test', %s)",
+            (promo_code_id, "flash sale stopped"),
+        )
+        thread.join(timeout=3)
+        assert not thread.is_alive(), "the waiter kept waiting after the pause"
+        holder.execute("ROLLBACK")
+    assert "error" not in answer, answer
+    waited = answer["row"]
+    assert isinstance(waited, dict) and waited["outcome"] == "PAUSED"
+    used = admin_conn.execute(
+        "SELECT sum(used + held) AS n FROM promo.capacity_slots WHERE promo_code_id = %s",
+        (promo_code_id,),
+    ).fetchone()
+    assert used is not None and used["n"] == 0

@@ -58,6 +58,23 @@ def _scenario(database: ScratchDatabase, admin: Conn) -> dict[str, str]:
     }
 
 
+def run_psql(
+    body: str, env: dict[str, str], variables: list[str] | None = None, cwd: Path | None = None
+) -> None:
+    """One SQL snippet through psql, as an operator pastes it; it must succeed."""
+    result = subprocess.run(
+        ["psql", "-X", "-v", "ON_ERROR_STOP=1", *(variables or []), "-f", "-"],
+        input=body,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=60,
+        cwd=cwd,
+    )
+    assert result.returncode == 0, f"{body}\n{result.stderr}"
+
+
 def test_every_runbook_snippet_runs_as_written(
     database: ScratchDatabase, admin_conn: Conn, live_server: str, tmp_path: Path
 ) -> None:
@@ -78,17 +95,7 @@ def test_every_runbook_snippet_runs_as_written(
     values_sql = {**values, "audit_file": str(audit_file)}
     variables = [arg for name, value in values_sql.items() for arg in ("-v", f"{name}={value}")]
     for body in sql_blocks:
-        result = subprocess.run(
-            ["psql", "-X", "-v", "ON_ERROR_STOP=1", *variables, "-f", "-"],
-            input=body,
-            capture_output=True,
-            text=True,
-            env=pg_env,
-            check=False,
-            timeout=60,
-            cwd=tmp_path,
-        )
-        assert result.returncode == 0, f"{body}\n{result.stderr}"
+        run_psql(body, pg_env, variables, cwd=tmp_path)
 
     sh_env = {
         **os.environ,

@@ -18,6 +18,10 @@ MIRRORS: dict[str, Any] = {
     "promo.import_mode": vocabulary.ImportMode,
     "promo.import_status": vocabulary.ImportStatus,
     "referral.reward_choice": vocabulary.RewardChoice,
+    "ops.alert_severity": vocabulary.AlertSeverity,
+    "ops.alert_state": vocabulary.AlertState,
+    "ops.alert_action": vocabulary.AlertAction,
+    "ops.alert_provider": vocabulary.AlertProvider,
 }
 LITERAL = re.compile(r"'((?:[^']|'')*)'")
 
@@ -78,13 +82,17 @@ KEY_SAMPLES = [
 
 
 def test_the_key_pattern_is_the_databases(admin_conn: Conn) -> None:
-    """IDEMPOTENCY_KEY_PATTERN is the regex of ops.is_idempotency_key, the CHECK of the domain
-    ops.idempotency_key: the same text, and the same verdict on keys good and bad."""
+    """IDEMPOTENCY_KEY_PATTERN states the rule of ops.is_idempotency_key, the CHECK of the domain
+    ops.idempotency_key: the same characters and lengths, and the same verdict on keys good and
+    bad."""
     row = admin_conn.execute(
         "SELECT pg_get_function_sqlbody('ops.is_idempotency_key(text)'::regprocedure) AS body"
     ).fetchone()
     assert row is not None
-    assert LITERAL.findall(str(row["body"])) == [vocabulary.IDEMPOTENCY_KEY_PATTERN]
+    body = str(row["body"])
+    assert LITERAL.findall(body) == [f"^[{vocabulary.IDEMPOTENCY_KEY_CHARACTERS}]+$"]
+    lengths = re.findall(r"char_length\(p_key\) [<>]= (\d+)", body)
+    assert tuple(int(n) for n in lengths) == vocabulary.IDEMPOTENCY_KEY_LENGTH, body
     verdicts = admin_conn.execute(
         "SELECT k, ops.is_idempotency_key(k) AS ok"
         " FROM unnest(%s::text[]) WITH ORDINALITY AS s(k, n) ORDER BY n",

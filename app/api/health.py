@@ -15,6 +15,7 @@ from app.api.keys import POOL, PROBE
 from app.api.problems import problem
 from app.db import pepper
 from app.db.pepper import PepperCheck
+from app.db.pool import peppered, pool_pepper
 
 # A probe waits this long at most for a pool connection for the pepper check: under load the
 # check waits for a quieter moment instead of making the probe slow (load balancers time out).
@@ -23,7 +24,6 @@ PEPPER_CHECK_WAIT_SECONDS = 0.2
 # soon a check that found the pool busy is tried again.
 PEPPER_CHECK_SECONDS = 30.0
 PEPPER_RETRY_SECONDS = 5.0
-routes = web.RouteTableDef()
 
 
 @dataclass
@@ -51,12 +51,10 @@ class PepperState:
 PEPPER_STATE = web.AppKey("pepper_state", PepperState)
 
 
-@routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-@routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
     # The probe's own connection, not the pool: a saturated pool is load, not an outage, and a
     # load balancer that drops this instance for it would push its load onto the others.
@@ -71,7 +69,11 @@ async def readyz(request: web.Request) -> web.Response:
         # seconds.
         state.defer(now)
         with contextlib.suppress(psycopg.Error):
-            async with request.app[POOL].connection(timeout=PEPPER_CHECK_WAIT_SECONDS) as conn:
+            pool = request.app[POOL]
+            async with (
+                pool.connection(timeout=PEPPER_CHECK_WAIT_SECONDS) as conn,
+                peppered(conn, pool_pepper(pool)),
+            ):
                 state.record(await pepper.check(conn), now)
     if state.result is not None and not state.result.ok:
         # Not transient: the process must be restarted with the right pepper (no Retry-After).

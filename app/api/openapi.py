@@ -1,350 +1,151 @@
-"""The OpenAPI 3.1 document, generated from the same models the views parse and the tests
-validate responses with, so the spec cannot drift from the implementation."""
+"""One route table, two uses: `register` adds its operations to the aiohttp application (each
+guarded by its scope), `document` turns the same table into the OpenAPI 3.1 document. The
+table itself is `app/api/routes.py`; the schemas come from the models the views parse
+(`app/api/bodies.py`) and the tests validate responses with (`app/api/schemas.py`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal, get_args
+from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
-from app.api import bodies
-from app.vocabulary import (
-    IDEMPOTENCY_KEY_PATTERN,
-    CampaignKind,
-    CampaignStatus,
-    RedeemOutcome,
-    RollbackOutcome,
-)
+from app.api.auth import View, requires
+from app.api.schemas import Problem
+
+JSON = "application/json"
+PROBLEM_JSON = "application/problem+json"
 
 
-class Response(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+@dataclass(frozen=True)
+class Reply:
+    """A successful answer: a model as JSON, or another media type with a plain schema."""
 
-
-class RedeemResult(Response):
-    outcome: RedeemOutcome
-    promo_redemption_id: int | None
-    promo_code_id: int | None
-    kind: CampaignKind | None
-    grant_days: int | None
-    discount_percent: int | None
-    reserved_until: datetime | None
-    premium_until: datetime | None
-    blocked_until: datetime | None
-    replayed: bool
-
-
-class CampaignSummary(Response):
-    promo_code_id: int
-    campaign: str
-    kind: CampaignKind
-    grant_days: int | None
-    discount_percent: int | None
-    max_uses: int | None
-    per_user_limit: int
-    starts_at: datetime
-    ends_at: datetime | None
-    prefix: str | None
-    status: CampaignStatus
-    paused_reason: str | None
-    created_at: datetime
-    created_by: str
-
-
-class Campaign(CampaignSummary):
-    effective_status: CampaignStatus
-    used_total: int
-    applied: int
-    live_reservations: int
-    consumed: int
-    revoked: int
-    capacity_left: int | None
-    failed_attempts_24h: int
-
-
-class CampaignPage(Response):
-    items: list[CampaignSummary]
-    next_cursor: str | None
-
-
-class Throttle(Response):
-    user_id: int
-    is_blocked: bool
-    blocked_until: datetime | None
-    failures_in_window: int
-    max_failures: int
-    window_length: float
-    counting_since: datetime | None
-
-
-class ThrottleReset(Throttle):
-    changed: bool
-
-
-class RollbackResult(Response):
-    outcome: RollbackOutcome
-    purchase_id: int
-    promo_redemption_id: int | None
-    replayed: bool
-
-
-class RefundResult(Response):
-    outcome: Literal["REFUNDED"]
-    purchase_id: int
-    premium_until: datetime | None
-    replayed: bool
-
-
-class Problem(BaseModel):
-    type: str
-    title: str
     status: int
-    detail: str
-    code: str = Field(
-        description=(
-            "Stable, snake_case; callers branch on it, never on `detail`. A refusal of the"
-            " database names its condition (its reason: docs/errors.md lists them all), e.g."
-            " `campaign_not_found`, `campaign_ended`, `campaign_past_end`, `campaign_internal`,"
-            " `purchase_not_found`, `purchase_not_refunded`, `idempotency_conflict`,"
-            " `duplicate_code`, `invalid_argument`; the others are the HTTP layer's own"
-            " (`invalid_body`, `unauthorized`, `busy`, ...)."
-        )
-    )
+    model: type[BaseModel] | None = None
+    media: str = JSON
+    schema: dict[str, Any] | None = None
+    description: str = "OK"
+    headers: dict[str, str] = field(default_factory=dict)  # name -> description
 
 
-MODELS: list[type[BaseModel]] = [
-    bodies.RedeemBody,
-    bodies.CreateCampaignBody,
-    bodies.StatusBody,
-    bodies.RollbackBody,
-    bodies.RefundBody,
-    RedeemResult,
-    CampaignSummary,
-    Campaign,
-    CampaignPage,
-    Throttle,
-    ThrottleReset,
-    RollbackResult,
-    RefundResult,
-    Problem,
-]
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    view: View
+    operation_id: str
+    tag: str
+    summary: str
+    description: str
+    ok: Reply
+    # Statuses answered with a problem, besides 401/403 (from the scope) and 408 (a body that
+    # did not arrive in time), which are added for every operation they apply to.
+    problems: tuple[int, ...] = ()
+    scope: str | None = None  # the bearer token scope; None: no token needed
+    body: type[BaseModel] | None = None
+    parameters: tuple[dict[str, Any], ...] = ()
+    replies: tuple[Reply, ...] = ()  # other non-problem answers (e.g. 429 THROTTLED)
+
+    def problem_statuses(self) -> list[int]:
+        statuses = {*self.problems}
+        if self.scope is not None:
+            statuses |= {401, 403}
+        if self.body is not None:
+            statuses.add(408)
+        return sorted(statuses - {r.status for r in self.replies})
+
+
+def register(app: web.Application, operations: tuple[Operation, ...]) -> None:
+    for op in operations:
+        view = requires(op.scope)(op.view) if op.scope is not None else op.view
+        if op.method == "GET":  # HEAD answered too, as aiohttp's route tables do
+            app.router.add_get(op.path, view, name=op.operation_id)
+        else:
+            app.router.add_route(op.method, op.path, view, name=op.operation_id)
+
+
+def path_parameter(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "integer", "minimum": 1},
+    }
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
-def _json(model: type[BaseModel], media: str = "application/json") -> dict[str, Any]:
-    return {"content": {media: {"schema": _ref(model)}}}
-
-
-def _problems(*statuses: int) -> dict[str, Any]:
-    return {
-        str(s): {
-            "description": "A problem (RFC 9457)",
-            **_json(Problem, "application/problem+json"),
+def _reply(reply: Reply) -> dict[str, Any]:
+    schema = _ref(reply.model) if reply.model is not None else reply.schema or {}
+    answer: dict[str, Any] = {
+        "description": reply.description,
+        "content": {reply.media: {"schema": schema}},
+    }
+    if reply.headers:
+        answer["headers"] = {
+            name: {"description": text, "schema": {"type": "string"}}
+            for name, text in reply.headers.items()
         }
-        for s in statuses
+    return answer
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    responses = {str(r.status): _reply(r) for r in (op.ok, *op.replies)}
+    for status in op.problem_statuses():
+        responses[str(status)] = {
+            "description": "A problem (RFC 9457); its `code` is listed in docs/errors.md",
+            "content": {PROBLEM_JSON: {"schema": _ref(Problem)}},
+        }
+    document: dict[str, Any] = {
+        "operationId": op.operation_id,
+        "tags": [op.tag],
+        "summary": op.summary,
+        "description": op.description,
+        "security": [{"bearer": [op.scope]}] if op.scope is not None else [],
+        "responses": dict(sorted(responses.items())),
     }
+    if op.parameters:
+        document["parameters"] = list(op.parameters)
+    if op.body is not None:
+        document["requestBody"] = {"required": True, "content": {JSON: {"schema": _ref(op.body)}}}
+    return document
 
 
-def _op(
-    summary: str,
-    scope: str | None,
-    ok: tuple[int, type[BaseModel]],
-    body: type[BaseModel] | None,
-    problems: tuple[int, ...],
-    params: list[dict[str, Any]] | None = None,
+def _models(operations: tuple[Operation, ...]) -> list[type[BaseModel]]:
+    found: dict[str, type[BaseModel]] = {Problem.__name__: Problem}
+    for op in operations:
+        for reply in (op.ok, *op.replies):
+            if reply.model is not None:
+                found[reply.model.__name__] = reply.model
+        if op.body is not None:
+            found[op.body.__name__] = op.body
+    return [found[name] for name in sorted(found)]
+
+
+def document(
+    operations: tuple[Operation, ...], info: dict[str, Any], tags: dict[str, str]
 ) -> dict[str, Any]:
-    op: dict[str, Any] = {
-        "summary": summary,
-        "responses": {
-            str(ok[0]): {"description": "OK", **_json(ok[1])},
-            **_problems(
-                *problems,
-                *((401, 403) if scope else ()),
-                *((408,) if body is not None else ()),  # the body did not arrive in time
-            ),
-        },
-    }
-    if scope:
-        op["security"] = [{"bearer": [scope]}]
-    if body is not None:
-        op["requestBody"] = {"required": True, **_json(body)}
-    if params:
-        op["parameters"] = params
-    return op
-
-
-def _path(name: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "schema": {"type": "integer", "minimum": 1},
-    }
-
-
-IDEMPOTENCY_HEADER = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
-}
-
-
-def build() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of `operations`; `tags` (name -> description) in this order."""
     schemas: dict[str, Any] = {}
-    for model in MODELS:
+    for model in _models(operations):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
-    redeem = _op(
-        "Redeem a promo code",
-        "promo:redeem",
-        (200, RedeemResult),
-        bodies.RedeemBody,
-        (400, 409, 413, 415, 422, 429, 503),
-        [IDEMPOTENCY_HEADER],
-    )
-    redeem["responses"]["429"] = {"description": "THROTTLED (Retry-After)", **_json(RedeemResult)}
+    paths: dict[str, dict[str, Any]] = {}
+    for op in operations:
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Starpass internal API", "version": "1"},
+        "info": info,
+        "tags": [{"name": name, "description": text} for name, text in tags.items()],
         "components": {
-            "schemas": schemas,
+            "schemas": dict(sorted(schemas.items())),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
-        "paths": {
-            "/internal/promo/redeem": {"post": redeem},
-            "/internal/promo/campaigns": {
-                "post": _op(
-                    "Create a campaign",
-                    "promo:admin",
-                    (201, Campaign),
-                    bodies.CreateCampaignBody,
-                    (400, 409, 413, 415, 422, 503),
-                ),
-                "get": _op(
-                    "List campaigns",
-                    "promo:admin",
-                    (200, CampaignPage),
-                    None,
-                    (422, 503),
-                    [
-                        {
-                            "name": "status",
-                            "in": "query",
-                            "required": False,
-                            "style": "form",
-                            "explode": True,
-                            "schema": {
-                                "type": "array",
-                                "items": {"enum": list(get_args(CampaignStatus))},
-                            },
-                        },
-                        {
-                            "name": "kind",
-                            "in": "query",
-                            "required": False,
-                            "schema": {"enum": list(get_args(CampaignKind))},
-                        },
-                        {
-                            "name": "q",
-                            "in": "query",
-                            "required": False,
-                            "schema": {"type": "string", "minLength": 1, "maxLength": 100},
-                        },
-                        {
-                            "name": "limit",
-                            "in": "query",
-                            "required": False,
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 200},
-                        },
-                        {
-                            "name": "cursor",
-                            "in": "query",
-                            "required": False,
-                            "schema": {"type": "string"},
-                        },
-                    ],
-                ),
-            },
-            "/internal/promo/campaigns/{promo_code_id}": {
-                "get": _op(
-                    "A campaign with live figures",
-                    "promo:admin",
-                    (200, Campaign),
-                    None,
-                    (404, 422, 503),
-                    [_path("promo_code_id")],
-                ),
-            },
-            "/internal/promo/campaigns/{promo_code_id}/status": {
-                "post": _op(
-                    "Pause or resume",
-                    "promo:admin",
-                    (200, Campaign),
-                    bodies.StatusBody,
-                    (400, 404, 409, 413, 415, 422, 503),
-                    [_path("promo_code_id")],
-                ),
-            },
-            "/internal/promo/refund-rollback": {
-                "post": _op(
-                    "Roll back a refunded purchase's promo",
-                    "promo:admin",
-                    (200, RollbackResult),
-                    bodies.RollbackBody,
-                    (400, 404, 409, 413, 415, 422, 503),
-                    [IDEMPOTENCY_HEADER],
-                ),
-            },
-            "/internal/purchases/{purchase_id}/refund": {
-                "post": _op(
-                    "Refund a paid purchase with Telegram (refundStarPayment), then record it",
-                    "purchases:refund",
-                    (200, RefundResult),
-                    bodies.RefundBody,
-                    (400, 404, 409, 413, 415, 422, 502, 503),
-                    [_path("purchase_id")],
-                ),
-            },
-            "/internal/promo/users/{user_id}/throttle": {
-                "get": _op(
-                    "A user's throttle",
-                    "promo:admin",
-                    (200, Throttle),
-                    None,
-                    (422, 503),
-                    [_path("user_id")],
-                ),
-                "delete": _op(
-                    "Unblock a user (support)",
-                    "promo:admin",
-                    (200, ThrottleReset),
-                    None,
-                    (422, 503),
-                    [
-                        _path("user_id"),
-                        {
-                            "name": "reason",
-                            "in": "query",
-                            "required": True,
-                            "schema": {"type": "string", "minLength": 1, "maxLength": 1000},
-                        },
-                    ],
-                ),
-            },
-        },
+        "paths": paths,
     }
-
-
-routes = web.RouteTableDef()
-
-
-@routes.get("/internal/openapi.json")
-async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(build())

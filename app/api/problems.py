@@ -2,17 +2,53 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from http import HTTPStatus
 
 from aiohttp import web
 
+from app.config import DEFAULT_PROBLEM_TYPE_BASE
 from app.logs import get_logger
 
-PROBLEM_TYPE_BASE = "https://starpass.dev/problems/"
 log = get_logger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """What a problem of the current request refers to: docs/errors.md (STARPASS_PROBLEM_TYPE_BASE)
+    and the request id (none for a request refused before it got one)."""
+
+    type_base: str = DEFAULT_PROBLEM_TYPE_BASE
+    request_id: str | None = None
+
+
+_OUTSIDE_REQUESTS = Occurrence()
+_OCCURRENCE: ContextVar[Occurrence] = ContextVar("problem_occurrence")
+
+
+@contextmanager
+def occurrence(type_base: str, request_id: str | None = None) -> Iterator[None]:
+    """The problems made within the block point at `type_base` and name `request_id`."""
+    token = _OCCURRENCE.set(Occurrence(type_base, request_id))
+    try:
+        yield
+    finally:
+        _OCCURRENCE.reset(token)
+
+
+def problem_type(code: str, type_base: str = DEFAULT_PROBLEM_TYPE_BASE) -> str:
+    """The `type` of a problem: the code's anchor in docs/errors.md."""
+    return f"{type_base}#{code}"
+
+
+def request_instance(request_id: str) -> str:
+    """The `instance` of a problem: the request it answered (its X-Request-Id)."""
+    return f"urn:starpass:request:{request_id}"
 
 
 def problem(
@@ -23,14 +59,17 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: object,
 ) -> web.Response:
-    body = {
-        "type": PROBLEM_TYPE_BASE + code,
+    current = _OCCURRENCE.get(_OUTSIDE_REQUESTS)
+    body: dict[str, object] = {
+        "type": problem_type(code, current.type_base),
         "title": HTTPStatus(status).phrase,
         "status": status,
         "detail": detail,
         "code": code,
-        **extra,
     }
+    if current.request_id is not None:
+        body["instance"] = request_instance(current.request_id)
+    body.update(extra)
     return web.json_response(
         body, status=status, headers=headers, content_type="application/problem+json"
     )

@@ -12,13 +12,11 @@ from typing import Any
 from aiohttp import web
 
 from app.api import bodies
-from app.api.auth import requires
-from app.api.keys import ACTOR, ADMIN_POOL, POOL
+from app.api.keys import ACTOR, ADMIN_POOL, POOL, READ_POOL
 from app.api.metrics import METRICS
 from app.api.problems import problem
 from app.db import api as db
 
-routes = web.RouteTableDef()
 BIGINT_MAX = 2**63 - 1
 INT_MAX = 2**31 - 1
 ASCII_DIGITS = re.compile(r"[0-9]{1,32}")  # bounded, so int() never meets a huge string
@@ -58,14 +56,29 @@ def _int(request: web.Request, name: str) -> int:
     return value
 
 
+def page_limit(request: web.Request, parameters: set[str]) -> int:
+    """The `limit` of a list endpoint's query (default 50), after refusing parameters other
+    than `parameters` and `limit`; only that it is an integer is checked here, its bounds are
+    the SQL function's to refuse."""
+    unknown = set(request.query) - parameters - {"limit"}
+    if unknown:
+        raise bodies.InvalidBody(
+            problem(422, "invalid_query", f"unknown parameters: {', '.join(sorted(unknown))}")
+        )
+    limit = _ascii_int(request.query.get("limit", "50"), 0, INT_MAX)
+    if limit is None:
+        raise bodies.InvalidBody(
+            problem(422, "invalid_query", "limit is an integer (ASCII digits)")
+        )
+    return limit
+
+
 def _idempotency_conflict(detail: str) -> web.Response:
     """The outcome IDEMPOTENCY_CONFLICT of any function of the idempotency protocol: the key
     was bound to other arguments. Nothing was changed; the caller needs a new key."""
     return problem(409, "idempotency_conflict", detail, outcome="IDEMPOTENCY_CONFLICT")
 
 
-@routes.post("/internal/promo/redeem")
-@requires("promo:redeem")
 async def redeem(request: web.Request) -> web.Response:
     body = await bodies.parse(request, bodies.RedeemBody)
     key = bodies.idempotency_key(request, body.idempotency_key)
@@ -82,8 +95,6 @@ async def redeem(request: web.Request) -> web.Response:
     return render(row)
 
 
-@routes.post("/internal/promo/campaigns")
-@requires("promo:admin")
 async def create_campaign(request: web.Request) -> web.Response:
     body = await bodies.parse(request, bodies.CreateCampaignBody)
     campaign = await db.create_promo_code(
@@ -108,20 +119,13 @@ def _cursor(raw: str | None) -> int | None:
     return value
 
 
-@routes.get("/internal/promo/campaigns")
-@requires("promo:admin")
 async def list_campaigns(request: web.Request) -> web.Response:
     query = request.query
-    unknown = set(query) - {"status", "kind", "q", "limit", "cursor"}
-    if unknown:
-        return problem(422, "invalid_query", f"unknown parameters: {', '.join(sorted(unknown))}")
     # Only what Python must understand is checked here (limit is an integer, the cursor is
     # ours); statuses, kind, q and the page size are api.list_promo_campaigns's to refuse.
-    limit = _ascii_int(query.get("limit", "50"), 0, INT_MAX)
-    if limit is None:
-        return problem(422, "invalid_query", "limit is an integer (ASCII digits)")
+    limit = page_limit(request, {"status", "kind", "q", "cursor"})
     rows = await db.list_promo_campaigns(
-        request.app[ADMIN_POOL],
+        request.app[READ_POOL],
         status=query.getall("status", []) or None,
         kind=query.get("kind"),
         q=query.get("q"),
@@ -135,16 +139,12 @@ async def list_campaigns(request: web.Request) -> web.Response:
     return render({"items": rows, "next_cursor": next_cursor})
 
 
-@routes.get("/internal/promo/campaigns/{promo_code_id}")
-@requires("promo:admin")
 async def get_campaign(request: web.Request) -> web.Response:
     return render(
-        await db.get_promo_campaign(request.app[ADMIN_POOL], _int(request, "promo_code_id"))
+        await db.get_promo_campaign(request.app[READ_POOL], _int(request, "promo_code_id"))
     )
 
 
-@routes.post("/internal/promo/campaigns/{promo_code_id}/status")
-@requires("promo:admin")
 async def set_status(request: web.Request) -> web.Response:
     promo_code_id = _int(request, "promo_code_id")
     body = await bodies.parse(request, bodies.StatusBody)
@@ -158,8 +158,6 @@ async def set_status(request: web.Request) -> web.Response:
     return render(campaign)
 
 
-@routes.post("/internal/promo/refund-rollback")
-@requires("promo:admin")
 async def refund_rollback(request: web.Request) -> web.Response:
     body = await bodies.parse(request, bodies.RollbackBody)
     key = bodies.idempotency_key(request, body.idempotency_key)
@@ -176,14 +174,10 @@ async def refund_rollback(request: web.Request) -> web.Response:
     return render(row)
 
 
-@routes.get("/internal/promo/users/{user_id}/throttle")
-@requires("promo:admin")
 async def get_throttle(request: web.Request) -> web.Response:
-    return render(await db.get_promo_throttle(request.app[ADMIN_POOL], _int(request, "user_id")))
+    return render(await db.get_promo_throttle(request.app[READ_POOL], _int(request, "user_id")))
 
 
-@routes.delete("/internal/promo/users/{user_id}/throttle")
-@requires("promo:admin")
 async def reset_throttle(request: web.Request) -> web.Response:
     # The reason's rules (1 to 1000 characters once blanks are trimmed) are the function's.
     row = await db.reset_promo_throttle(

@@ -7,18 +7,13 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRet
 from aiohttp import web
 
 from app.api import bodies
-from app.api.auth import requires
 from app.api.keys import ACTOR, ADMIN_POOL
 from app.api.problems import problem
 from app.api.promo import _int, render
 from app.bot.webhook import BOT
 from app.db import bot as db
 
-routes = web.RouteTableDef()
 
-
-@routes.post("/internal/purchases/{purchase_id}/refund")
-@requires("purchases:refund")
 async def refund(request: web.Request) -> web.Response:
     purchase_id = _int(request, "purchase_id")
     body = await bodies.parse(request, bodies.RefundBody)

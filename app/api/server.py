@@ -12,17 +12,21 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
+from typing import Any
 
 from aiohttp import hdrs, web
 from aiohttp.web_protocol import RequestHandler
 
 from app.api.app import AccessLogger
-from app.api.problems import code_for_status, problem
-from app.config import Settings
+from app.api.keys import SETTINGS
+from app.api.problems import code_for_status, occurrence, problem
+from app.config import DEFAULT_PROBLEM_TYPE_BASE, Settings
+from app.logs import get_logger
 
 SERVER_NAME = "starpass"
 SHUTDOWN_TIMEOUT_SECONDS = 10.0
@@ -30,6 +34,26 @@ _DETAILS = {
     400: "The request is not valid HTTP: its request line or a header cannot be parsed.",
     500: "An unexpected error occurred; it has been logged.",
 }
+
+
+class AddressInUse(Exception):
+    """host:port is taken by another process; `setting` names how to choose another port."""
+
+    def __init__(self, host: str, port: int, setting: str) -> None:
+        super().__init__(
+            f"cannot listen on {host}:{port}: the address is already in use (another"
+            f" `starpass serve`?); choose a free port with {setting}"
+        )
+
+
+async def start_site(site: web.TCPSite, host: str, port: int, setting: str) -> None:
+    """Binds the site; a port in use is AddressInUse (one line for the operator), not a trace."""
+    try:
+        await site.start()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise AddressInUse(host, port, setting) from None
+        raise
 
 
 class ProblemRequestHandler(RequestHandler):
@@ -50,7 +74,14 @@ class ProblemRequestHandler(RequestHandler):
         except ValueError:
             status, phrase = 400, HTTPStatus.BAD_REQUEST.phrase
         code = "internal_error" if status == 500 else code_for_status(status)
-        response = problem(status, code, _DETAILS.get(status, phrase))
+        manager = self._manager
+        base = (
+            manager.problem_type_base
+            if isinstance(manager, ProblemServer)
+            else DEFAULT_PROBLEM_TYPE_BASE
+        )
+        with occurrence(base):  # no request id: refused before it had one
+            response = problem(status, code, _DETAILS.get(status, phrase))
         response.force_close()
         return response
 
@@ -66,6 +97,10 @@ class ProblemRequestHandler(RequestHandler):
 class ProblemServer(web.Server):
     """aiohttp's low-level server, making a ProblemRequestHandler per connection."""
 
+    def __init__(self, *args: Any, problem_type_base: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.problem_type_base = problem_type_base
+
     def __call__(self) -> RequestHandler:
         # As web.Server.__call__ does (aiohttp 3.x), with the handler class above.
         return ProblemRequestHandler(self, loop=self._loop, **self._kwargs)
@@ -80,6 +115,7 @@ class Runner(web.AppRunner):
             made.request_handler,
             request_factory=made.request_factory,
             handler_cancellation=made.handler_cancellation,
+            problem_type_base=self.app[SETTINGS].starpass_problem_type_base,
             **made._kwargs,
         )
 
@@ -98,7 +134,7 @@ async def listening(
     )
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
+        await start_site(web.TCPSite(runner, host, port), host, port, "--port")
         yield runner
     finally:
         await runner.cleanup()
@@ -111,4 +147,6 @@ async def serve(app: web.Application, settings: Settings, host: str, port: int) 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with listening(app, settings, host, port):
+        # Only once the port is ours: a log collector waiting for this line can rely on it.
+        get_logger("app.server").info("server_listening", url=f"http://{host}:{port}")
         await stop.wait()

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from app.api.server import start_site
 from app.bot.sandbox import create_sandbox_app
 
 
@@ -22,7 +23,8 @@ async def sandbox_running(port: int) -> AsyncIterator[str]:
     runner = web.AppRunner(create_sandbox_app(), access_log=None)
     await runner.setup()
     try:
-        await web.TCPSite(runner, "127.0.0.1", port).start()
+        site = web.TCPSite(runner, "127.0.0.1", port)
+        await start_site(site, "127.0.0.1", port, "STARPASS_SANDBOX_PORT")
         yield f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()

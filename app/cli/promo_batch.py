@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import argparse
 import csv
-import getpass
 import io
 import os
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from pathlib import Path
-from typing import IO, get_args
+from typing import IO, Any, get_args
 
 import psycopg
 
 from app import codes
+from app.cli.actor import operator
+from app.cli.arguments import timestamp
 from app.config import Settings
 from app.db import batch
 from app.db.api import refusal_reason
@@ -45,7 +45,7 @@ class BatchError(Exception):
 # ---- the command line -------------------------------------------------------------------------
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(commands: Any) -> None:
     tool = commands.add_parser(
         "promo-batch",
         help="generate or import a batch of single-use promo codes (report with the codes)",
@@ -69,7 +69,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         f"{codes.random_bits(codes.MIN_GROUPS + 1) - codes.random_bits(codes.MIN_GROUPS):.1f})",
     )
     _output_arguments(generate)
-    generate.set_defaults(handler=_handled(cmd_generate))
+    generate.set_defaults(handler=_handled(cmd_generate), needs_database=True)
 
     load = actions.add_parser(
         "import", help="import the codes of a CSV file (a header with a column 'code')"
@@ -80,7 +80,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--partial", action="store_true", help="import the valid lines even if others are refused"
     )
     _output_arguments(load)
-    load.set_defaults(handler=_handled(cmd_import))
+    load.set_defaults(handler=_handled(cmd_import), needs_database=True)
 
 
 def _terms_arguments(parser: argparse.ArgumentParser, prefix_required: bool) -> None:
@@ -91,15 +91,15 @@ def _terms_arguments(parser: argparse.ArgumentParser, prefix_required: bool) -> 
     terms.add_argument("--discount-percent", type=int, help="for PERCENT_DISCOUNT: 1 to 99")
     terms.add_argument("--max-uses", type=int, default=1, help="uses of each code (default 1)")
     terms.add_argument("--per-user-limit", type=int, default=1, help="default 1")
-    terms.add_argument("--starts-at", type=_timestamp, help="ISO 8601 with offset; default now")
-    terms.add_argument("--ends-at", type=_timestamp, help="ISO 8601 with offset; default never")
+    terms.add_argument("--starts-at", type=timestamp, help="ISO 8601 with offset; default now")
+    terms.add_argument("--ends-at", type=timestamp, help="ISO 8601 with offset; default never")
     terms.add_argument(
         "--prefix",
         required=prefix_required,
         help="the codes' public prefix, 2 to 16 letters or digits"
         + ("" if prefix_required else " (every code must start with it)"),
     )
-    terms.add_argument("--actor", help="audit actor (default promo-batch:<login name>)")
+    terms.add_argument("--actor", help="audit actor (default ops:<login name>)")
 
 
 def _output_arguments(parser: argparse.ArgumentParser) -> None:
@@ -118,16 +118,6 @@ def _count(value: str) -> int:
     return count
 
 
-def _timestamp(value: str) -> datetime:
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO 8601 timestamp") from None
-    if at.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{value!r} needs an offset (…Z or …+02:00)")
-    return at
-
-
 def _terms(args: argparse.Namespace) -> batch.Terms:
     return batch.Terms(
         kind=args.kind,
@@ -139,7 +129,7 @@ def _terms(args: argparse.Namespace) -> batch.Terms:
         starts_at=args.starts_at,
         ends_at=args.ends_at,
         prefix=args.prefix,
-        actor=args.actor or f"promo-batch:{getpass.getuser()}"[:128],
+        actor=args.actor or operator(),
     )
 
 

@@ -10,6 +10,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout, TooManyRequests
 
+from app.db.pool import peppered, pool_pepper
+
 Row = dict[str, Any]
 
 
@@ -31,9 +33,14 @@ def refusal_reason(exc: psycopg.Error) -> str | None:
 
 
 @asynccontextmanager
-async def connection(pool: AsyncConnectionPool) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+async def connection(
+    pool: AsyncConnectionPool, transaction: bool = False
+) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """A connection of `pool` with the pepper set for the calls in the block (one implicit
+    transaction; an explicit one with `transaction`), whatever a pooler's server connection
+    carried before."""
     try:
-        async with pool.connection() as conn:
+        async with pool.connection() as conn, peppered(conn, pool_pepper(pool), transaction):
             yield conn
     except (PoolTimeout, TooManyRequests) as exc:
         if isinstance(exc, PoolWaitFailed):
@@ -63,8 +70,7 @@ async def _then_campaign(
     on one connection: the answer shows what was committed, and when the read fails nothing
     is committed, so no answer can disagree with the database."""
     async with (
-        connection(pool) as conn,
-        conn.transaction(),
+        connection(pool, transaction=True) as conn,
         conn.cursor(row_factory=dict_row) as cur,
     ):
         await cur.execute(write, params)
@@ -137,3 +143,16 @@ async def reset_promo_throttle(pool: AsyncConnectionPool, **args: object) -> Row
         "SELECT * FROM api.reset_promo_throttle(%(user_id)s, %(actor)s, %(reason)s)",
         args,
     )
+
+
+# The audit log page (`starpass audit` and GET /internal/audit): the function checks every
+# filter; a row's `cursor` is where the next page starts.
+LIST_AUDIT = (
+    "SELECT * FROM api.list_audit(p_actor => %(actor)s, p_action => %(action)s,"
+    " p_target_type => %(target_type)s, p_target_id => %(target_id)s, p_since => %(since)s,"
+    " p_until => %(until)s, p_limit => %(limit)s, p_cursor => %(cursor)s)"
+)
+
+
+async def list_audit(pool: AsyncConnectionPool, **args: object) -> list[Row]:
+    return await _all(pool, LIST_AUDIT, args)

@@ -7,12 +7,15 @@ directory under /tmp named after a hash of the data directory.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
 import os
 import pwd
 import secrets
 import shutil
+import socket
 import stat
 import subprocess
 import tempfile
@@ -134,6 +137,8 @@ class Cluster:
         """Start the server when it is not running; returns whether it was started now."""
         if self.is_running():
             return False
+        if self.listen_tcp and _port_in_use(self.port):
+            raise ClusterError(self._port_hint())
         self._make_private_dir(self.socket_dir)
         conf = self.data_dir / "starpass.conf"
         conf.write_text(self._server_config())
@@ -156,8 +161,34 @@ class Cluster:
             tail = (
                 self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
             )
-            raise ClusterError(f"PostgreSQL did not start:\n{result.stdout}{result.stderr}{tail}")
+            hint = f"\n{self._port_hint()}" if "Address already in use" in tail else ""
+            raise ClusterError(
+                f"PostgreSQL did not start:\n{result.stdout}{result.stderr}{tail}{hint}"
+            )
         return True
+
+    def _port_hint(self) -> str:
+        return (
+            f"port {self.port} on 127.0.0.1 is in use (another PostgreSQL, or a second checkout):"
+            " set STARPASS_DB_PORT to a free port (in .env or the environment)"
+        )
+
+    def up(self) -> tuple[bool, bool]:
+        """init and start: (created now, started now). A cluster created now that does not
+        start is removed again, so the next `db up` starts afresh rather than from half a
+        cluster (a start-up failure of an older cluster leaves it as it was)."""
+        created = self.init()
+        try:
+            return created, self.start()
+        except ClusterError:
+            if created:
+                self.stop(mode="immediate")
+                shutil.rmtree(self.data_dir, ignore_errors=True)
+                for path in (self.credentials_file, self.log_file):
+                    path.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    self.base_dir.rmdir()  # only when nothing else is in it
+            raise
 
     def stop(self, mode: str = "fast") -> bool:
         if not self.is_running():
@@ -171,7 +202,7 @@ class Cluster:
         shutil.rmtree(self.socket_dir, ignore_errors=True)
 
     def ensure_pg_cron(self) -> None:
-        """pg_cron lives in `postgres`, where cron.database_name points (DESIGN §6)."""
+        """pg_cron lives in `postgres`, where cron.database_name points (docs/jobs.md)."""
         with psycopg.connect(self.admin_url("postgres"), autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS pg_cron")
             # Only the app database is for the app: no logins into the maintenance databases.
@@ -292,6 +323,17 @@ class Cluster:
             os.chown(path, user.pw_uid, user.pw_gid)
 
 
+def _port_in_use(port: int) -> bool:
+    """Whether 127.0.0.1:port is taken, bound as PostgreSQL binds (SO_REUSEADDR)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
+
+
 def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -344,7 +386,10 @@ def role_url(settings: Settings, role: str) -> str:
     PGPASSFILE), else the embedded cluster."""
     if role == APP_ROLE:
         return app_url(settings)
-    explicit = {ADMIN_ROLE: settings.starpass_admin_database_url}.get(role)
+    explicit = {
+        ADMIN_ROLE: settings.starpass_admin_database_url,
+        ALERTS_ROLE: settings.starpass_alerts_database_url,
+    }.get(role)
     if explicit:
         return explicit
     if settings.database_url:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -15,9 +16,9 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from yoyo import get_backend, read_migrations
 
-from app.config import PROJECT_ROOT
+from app.config import sql_dir
 
-DB_DIR = PROJECT_ROOT / "db"
+DB_DIR = sql_dir()
 OWNER_ROLE = "starpass_owner"
 OUR_SCHEMAS = ("api", "core", "billing", "promo", "referral", "ops")
 # pg_advisory_lock key: 'starpass' in ASCII, so operators can spot it in pg_locks.
@@ -40,11 +41,22 @@ class MigrationReport:
             self.bootstrap or self.migrations or self.functions_changed or self.privileges_changed
         )
 
-    def lines(self) -> list[str]:
-        out = [f"bootstrap: {item}" for item in self.bootstrap]
-        out += [f"migration applied: {name}" for name in self.migrations]
-        out += [f"function created or changed: {name}" for name in self.functions_changed]
-        out += [f"privileges changed: {name}" for name in self.privileges_changed]
+    def lines(self, verbose: bool = False) -> list[str]:
+        """What changed: every item with `verbose`; otherwise a long list (a new database's
+        dozens of migrations and functions) is one line with its count, a short one (a
+        deploy's few) is listed."""
+        out = _items("bootstrap", self.bootstrap, "bootstrap changes", verbose, 3)
+        out += _items("migration applied", self.migrations, "migrations applied", verbose, 3)
+        out += _items(
+            "function created or changed",
+            self.functions_changed,
+            "functions created or changed",
+            verbose,
+            5,
+        )
+        out += _items(
+            "privileges changed", self.privileges_changed, "privileges changed", verbose, 5
+        )
         if not self.changed:
             out.append(
                 f"database is up to date: no pending migrations, "
@@ -52,11 +64,18 @@ class MigrationReport:
             )
         else:
             out.append(
-                f"done: {len(self.migrations)} migrations applied, "
-                f"{len(self.functions_changed)} functions changed, "
+                f"done: {len(self.migrations)} migrations, "
+                f"{len(self.functions_changed)} functions applied, "
                 f"{self.functions_unchanged} unchanged"
             )
         return out
+
+
+def _items(label: str, items: list[str], plural: str, verbose: bool, at_most: int) -> list[str]:
+    if verbose or len(items) <= at_most:
+        return [f"{label}: {item}" for item in items]
+    span = f" ({items[0]} to {items[-1]})" if label.startswith("migration") else ""
+    return [f"{plural}: {len(items)}{span} (--verbose lists them)"]
 
 
 def migrate(admin_url: str, db_dir: Path = DB_DIR) -> MigrationReport:
@@ -147,7 +166,7 @@ def _apply_functions(
             raise RuntimeError(
                 "functions without a source file (an old signature?): "
                 + ", ".join(stale)
-                + "; drop them in a migration (DESIGN §3.3). Nothing was changed."
+                + "; drop them in a migration (docs/architecture.md, Migrate). Nothing was changed."
             )
         conn.execute((db_dir / "grants.sql").read_text())
         after = _snapshot(conn)
@@ -184,17 +203,49 @@ JOIN pg_language AS l ON l.oid = p.prolang
 WHERE n.nspname = ANY(%(schemas)s) AND l.lanname IN ('plpgsql', 'sql')
 """
 
-# Functions this run did not (re)write: neither from a file nor a migration-defined trigger or
-# CHECK helper. CREATE OR REPLACE rewrites the pg_proc row, so its xmin is this transaction.
+# Functions this run did not (re)write: neither from a file nor a CHECK helper a migration
+# defined (a trigger function has its file, like every other function). CREATE OR REPLACE
+# rewrites the pg_proc row, so its xmin is this transaction.
 _STALE = """
 SELECT p.oid::regprocedure::text
 FROM pg_proc AS p
 JOIN pg_namespace AS n ON n.oid = p.pronamespace
 WHERE n.nspname = ANY(%(schemas)s)
   AND p.xmin::text <> (pg_catalog.txid_current() %% 4294967296)::text
-  AND p.prorettype <> 'trigger'::regtype
   AND NOT EXISTS (SELECT FROM pg_depend AS d
                   WHERE d.refobjid = p.oid AND d.classid = 'pg_constraint'::regclass)
   AND NOT EXISTS (SELECT FROM pg_depend AS d WHERE d.objid = p.oid AND d.deptype = 'e')
 ORDER BY 1
 """
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    applied: list[tuple[str, datetime]]  # in the order they were applied, with the time (UTC)
+    pending: list[str]  # files not applied yet, in file order
+    unknown: list[str]  # applied, but no file has that name (another branch's, or renamed)
+
+
+def migration_status(admin_url: str, db_dir: Path = DB_DIR) -> MigrationStatus:
+    """Which migrations the database has, and which files it has not applied yet."""
+    files = sorted(path.stem for path in (db_dir / "migrations").glob("*.sql"))
+    with psycopg.connect(admin_url) as conn:
+        if conn.execute("SELECT to_regclass('yoyo._yoyo_migration')").fetchone() == (None,):
+            rows: list[tuple[object, ...]] = []
+        else:
+            rows = conn.execute(
+                "SELECT migration_id, applied_at_utc FROM yoyo._yoyo_migration"
+                " ORDER BY applied_at_utc, migration_id"
+            ).fetchall()
+    applied = [(str(name), _utc(when)) for name, when in rows]
+    done = {name for name, _ in applied}
+    return MigrationStatus(
+        applied=applied,
+        pending=[name for name in files if name not in done],
+        unknown=[name for name, _ in applied if name not in set(files)],
+    )
+
+
+def _utc(value: object) -> datetime:
+    assert isinstance(value, datetime)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

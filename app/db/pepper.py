@@ -14,7 +14,7 @@ from psycopg.rows import class_row
 
 from app.config import Settings
 from app.db.cluster import app_url
-from app.db.pool import connection_kwargs
+from app.db.pool import connection_kwargs, peppered_sync
 from app.logs import get_logger
 
 CHECK_PEPPER_SQL = (
@@ -77,6 +77,7 @@ def check_at_start(settings: Settings) -> PepperCheck | None:
                 connect_timeout=START_CONNECT_TIMEOUT_SECONDS,
                 **connection_kwargs(settings),  # type: ignore[arg-type]
             ) as conn,
+            peppered_sync(conn, settings),
             conn.cursor(row_factory=class_row(PepperCheck)) as cur,
         ):
             result = cur.execute(CHECK_PEPPER_SQL).fetchone()

@@ -1,8 +1,10 @@
 """The service's connection pools, one per database role it acts as (starpass_app for what
 users trigger, starpass_admin for the admin API): autocommit (each api call is its own
-transaction), `promo.pepper` set on every connection for the hashing functions, and
-timestamps Python cannot hold loaded as strings (app/db/timestamps.py); and the database
-probe behind `/readyz`, which has a connection of its own."""
+transaction), no session state (a pooler in transaction mode, PgBouncer, hands each
+transaction any server connection): `promo.pepper` is set per transaction in the same round
+trip as the call (`peppered`), and no server-side prepared statements; timestamps Python
+cannot hold are loaded as strings (app/db/timestamps.py); and the database probe behind
+`/readyz`, which has a connection of its own."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ import asyncio
 import select
 import time
 import weakref
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import psycopg
@@ -17,9 +21,10 @@ from psycopg_pool import AsyncConnectionPool
 
 from app.config import Settings
 from app.db import timestamps
-from app.db.cluster import ADMIN_ROLE, APP_ROLE, role_url
+from app.db.cluster import ADMIN_ROLE, ALERTS_ROLE, APP_ROLE, role_url
 
 PROBE_TIMEOUT_SECONDS = 2
+ALERTS_POOL_MAX = 4
 # Callers within this time of the last check share its answer: under load, one check a second.
 PROBE_TTL_SECONDS = 1.0
 
@@ -60,27 +65,89 @@ async def _check_if_idle(conn: psycopg.AsyncConnection[Any]) -> None:
 
 
 def connection_kwargs(settings: Settings, application_name: str = APP_ROLE) -> dict[str, object]:
-    """How every app connection is opened, pooled or not."""
-    kwargs: dict[str, object] = {"autocommit": True, "application_name": application_name}
-    if pepper_options := settings.pepper_options():
-        # In the startup packet, not a statement: statement logging never sees the pepper.
-        kwargs["options"] = pepper_options
-    return kwargs
+    """How every app connection is opened, pooled or not: nothing a pooler in transaction mode
+    would refuse (no startup `options`: PgBouncer rejects them) or route wrongly (psycopg
+    prepares no statement: a prepared statement lives on one server connection)."""
+    del settings  # the pepper is no session setting any more: see `peppered`
+    return {"autocommit": True, "application_name": application_name, "prepare_threshold": None}
+
+
+Pepper = tuple[str, tuple[str, ...]]
+
+
+def pepper_statement(settings: Settings) -> Pepper | None:
+    """The statement that sets the pepper(s) for one transaction (`set_config(…, true)`), the
+    values as bound parameters: the statement text never holds a pepper. None without one."""
+    pairs = settings.pepper_settings()
+    if not pairs:
+        return None
+    calls = ", ".join(f"set_config('{name}', %s, true)" for name, _ in pairs)
+    return f"SELECT {calls}", tuple(value for _, value in pairs)
+
+
+# The pepper statement of each pool create_pool made (pools without one set no pepper).
+_pool_peppers: weakref.WeakKeyDictionary[AsyncConnectionPool, Pepper] = weakref.WeakKeyDictionary()
+
+
+def pool_pepper(pool: AsyncConnectionPool) -> Pepper | None:
+    return _pool_peppers.get(pool)
+
+
+@asynccontextmanager
+async def peppered(
+    conn: psycopg.AsyncConnection[Any], pepper: Pepper | None, transaction: bool = False
+) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """`conn` with the pepper set for what runs in the block, in the same round trip as the
+    first call: in a pipeline, the `set_config(…, true)` and the calls up to the pipeline's
+    Sync are one (implicit) transaction, so the pepper holds for exactly those calls on
+    whichever server connection a pooler picked, and ends with them. `transaction`: an
+    explicit transaction for calls that need an answer before the next one (all or none is
+    committed)."""
+    if pepper is None:
+        if transaction:
+            async with conn.transaction():
+                yield conn
+        else:
+            yield conn
+        return
+    async with conn.pipeline():
+        if transaction:
+            async with conn.transaction():
+                await conn.execute(pepper[0], pepper[1])
+                yield conn
+        else:
+            await conn.execute(pepper[0], pepper[1])
+            yield conn
+
+
+@contextmanager
+def peppered_sync(conn: psycopg.Connection[Any], settings: Settings) -> Iterator[None]:
+    """`peppered` for a blocking connection (the check before `starpass serve` listens)."""
+    pepper = pepper_statement(settings)
+    if pepper is None:
+        yield
+        return
+    with conn.pipeline():
+        conn.execute(pepper[0], pepper[1])
+        yield
 
 
 def create_pool(
-    settings: Settings, conninfo: str | None = None, role: str = APP_ROLE
+    settings: Settings,
+    conninfo: str | None = None,
+    role: str = APP_ROLE,
+    application_name: str | None = None,
 ) -> AsyncConnectionPool:
-    sizes = (
-        (0, settings.starpass_admin_pool_max)
-        if role == ADMIN_ROLE
-        else (settings.starpass_db_pool_min, settings.starpass_db_pool_max)
-    )
-    return AsyncConnectionPool(
+    sizes = {
+        ADMIN_ROLE: (0, settings.starpass_admin_pool_max),
+        # The alert dispatcher: a few concurrent sends, each one call at a time.
+        ALERTS_ROLE: (0, ALERTS_POOL_MAX),
+    }.get(role, (settings.starpass_db_pool_min, settings.starpass_db_pool_max))
+    pool = AsyncConnectionPool(
         conninfo or role_url(settings, role),
         min_size=sizes[0],
         max_size=sizes[1],
-        kwargs=connection_kwargs(settings, role),
+        kwargs=connection_kwargs(settings, application_name or role),
         check=_check_if_idle,
         configure=_configure,
         reset=_note_return,
@@ -89,8 +156,11 @@ def create_pool(
         timeout=settings.starpass_db_pool_timeout_seconds,
         max_waiting=settings.starpass_db_pool_max_waiting,
         open=False,
-        name=role,
+        name=application_name or role,
     )
+    if pepper := pepper_statement(settings):
+        _pool_peppers[pool] = pepper
+    return pool
 
 
 class DatabaseProbe:

@@ -32,6 +32,9 @@ async def paysupport_message(message: Message, pool: AsyncConnectionPool) -> Non
         idempotency_key=message_key(message),
     )
     assert row is not None
+    if row["outcome"] == "IDEMPOTENCY_CONFLICT":  # a key of another user's message: not ours
+        await message.answer(text("error.generic"))
+        return
     await message.answer(text("paysupport.recorded", ticket=row["support_request_id"]))
 
 

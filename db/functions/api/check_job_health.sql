@@ -46,10 +46,14 @@ BEGIN
                     'jobs.stale:' || v_job.job_name) IS NOT NULL THEN
                 v_raised := v_raised + 1;
             END IF;
+        ELSIF v_job.last_success IS NOT NULL THEN
+            -- Fresh again: a jobs.stale still open for this job is resolved.
+            PERFORM ops.resolve_alert('jobs.stale', jsonb_build_object('job', v_job.job_name),
+                format('job %s succeeded again at %s', v_job.job_name, v_job.last_success));
         END IF;
     END LOOP;
     RETURN v_raised;
 END
 $$;
 COMMENT ON FUNCTION api.check_job_health() IS
-    'Job: raises jobs.failed for a job whose last run failed and jobs.stale for one without a success for jobs.stale_after_intervals of its intervals; returns how many alerts it raised.';
+    'Job: raises jobs.failed for a job whose last run failed and jobs.stale for one without a success for jobs.stale_after_intervals of its intervals (resolved once it succeeds again); returns how many alerts it raised.';

@@ -128,14 +128,12 @@ BEGIN
 
         v_slot_no := promo.take_capacity(v_campaign.promo_code_id, v_now, v_campaign.max_uses);
         IF v_slot_no IS NULL THEN
-            v_result.outcome := 'DEPLETED';
-            EXIT decide;
+            -- Depleted, or the campaign's status changed while this call waited for capacity
+            -- (take_capacity stops waiting then): re-read it to say which. Read by the code's
+            -- hash, as above: no other index of the table joins the locks taken.
+            SELECT * INTO v_campaign FROM promo.promo_codes AS c WHERE c.code_hash = v_campaign.code_hash;
+            v_result.outcome := coalesce(promo.campaign_refusal(v_campaign, v_now), 'DEPLETED');
         END IF;
-        -- Re-read the status once the slot is held: a pause that committed while this call
-        -- waited for capacity is seen here (status changes write the campaign row only).
-        -- Read by the code's hash, as above: no other index of the table joins the locks taken.
-        SELECT * INTO v_campaign FROM promo.promo_codes AS c WHERE c.code_hash = v_campaign.code_hash;
-        v_result.outcome := promo.campaign_refusal(v_campaign, v_now);
     END decide;
 
     -- Record, once: the booking when the decision took a unit, the attempt (which may block

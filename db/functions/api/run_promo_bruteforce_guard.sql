@@ -1,4 +1,6 @@
-CREATE OR REPLACE FUNCTION api.run_promo_bruteforce_guard()
+CREATE OR REPLACE FUNCTION api.run_promo_bruteforce_guard(
+    p_actor  text DEFAULT 'job:promo_bruteforce_guard'
+)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -10,6 +12,7 @@ DECLARE
     v_paused      integer := 0;
     v_not_found   bigint;
 BEGIN
+    PERFORM ops.check_actor(p_actor);
     -- Abused: at least N guesses from at least K distinct users attributed to an ACTIVE
     -- campaign within the window, counting only attempts after an operator's last resume. A
     -- guess is a lookup that matched no code (NOT_FOUND), attributed by the campaign's public
@@ -30,7 +33,7 @@ BEGIN
         WHERE c.promo_code_id = v_abused.promo_code_id AND c.status = 'ACTIVE';
         CONTINUE WHEN NOT FOUND;
         v_paused := v_paused + 1;
-        PERFORM ops.write_audit('job:promo_bruteforce_guard', 'promo.campaign_paused', 'promo_code',
+        PERFORM ops.write_audit(p_actor, 'promo.campaign_paused', 'promo_code',
                                 v_abused.promo_code_id::text, 'BRUTE_FORCE_GUARD',
                                 jsonb_build_object('attempts', v_abused.attempts, 'users', v_abused.users));
         PERFORM ops.raise_alert('promo.campaign_autopaused', 'critical',
@@ -55,5 +58,5 @@ BEGIN
     RETURN v_paused;
 END
 $$;
-COMMENT ON FUNCTION api.run_promo_bruteforce_guard() IS
-    'Job: pauses ACTIVE campaigns with too many NOT_FOUND guesses on their prefix from enough distinct users in the window (audited, alert promo.campaign_autopaused); alerts promo.bruteforce_suspected on a global NOT_FOUND surge. Returns how many it paused.';
+COMMENT ON FUNCTION api.run_promo_bruteforce_guard(text) IS
+    'Job: pauses ACTIVE campaigns with too many NOT_FOUND guesses on their prefix from enough distinct users in the window (audited as p_actor: the job, or the operator who runs it by hand; alert promo.campaign_autopaused); alerts promo.bruteforce_suspected on a global NOT_FOUND surge. Returns how many it paused.';

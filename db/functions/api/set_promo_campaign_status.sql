@@ -60,8 +60,13 @@ BEGIN
                                                    ELSE 'promo.campaign_resumed' END,
                             'promo_code', p_promo_code_id::text, p_reason,
                             jsonb_build_object('from', v_campaign.status, 'to', p_status));
+    IF p_status = 'ACTIVE' AND v_campaign.paused_reason = 'BRUTE_FORCE_GUARD' THEN
+        -- The guard's incident is over: its alert is resolved (PagerDuty closes the incident).
+        PERFORM ops.resolve_alert('promo.campaign_autopaused', jsonb_build_object('promo_code_id', p_promo_code_id),
+            format('campaign %s resumed by %s after the brute-force guard paused it', p_promo_code_id, p_actor));
+    END IF;
     RETURN QUERY SELECT p_promo_code_id, p_status, true;
 END
 $$;
 COMMENT ON FUNCTION api.set_promo_campaign_status(bigint, text, text, text) IS
-    'Operator pause/resume (ACTIVE <-> PAUSED only, audited); the same status again changes nothing; SP409 for an ended campaign or a resume past ends_at.';
+    'Operator pause/resume (ACTIVE <-> PAUSED only, audited; resuming a campaign the brute-force guard paused resolves its alert); the same status again changes nothing; SP409 for an ended campaign or a resume past ends_at.';

@@ -46,19 +46,20 @@ BEGIN
     FROM billing.entitlements AS e WHERE e.user_id = p_user_id
     FOR UPDATE;
     IF NOT FOUND THEN
-        IF NOT EXISTS (SELECT FROM core.users WHERE user_id = p_user_id) THEN
-            RAISE EXCEPTION USING ERRCODE = 'SP404', CONSTRAINT = 'user_not_found', MESSAGE = 'user not found',
-                DETAIL = format('no user with id %s', p_user_id),
-                HINT = 'The user must exist (api.touch_user) before anything is booked for them.';
-        END IF;
+        -- The first booking: the user check and the insert in one statement.
         INSERT INTO billing.entitlements AS e (user_id, premium_until, updated_at)
-        VALUES (p_user_id, NULL, v_now)
+        SELECT p_user_id, NULL, v_now WHERE EXISTS (SELECT FROM core.users AS u WHERE u.user_id = p_user_id)
         ON CONFLICT (user_id) DO NOTHING
         RETURNING e.premium_until INTO v_before;
-        IF NOT FOUND THEN  -- a concurrent first booking inserted it: wait for it and lock it
+        IF NOT FOUND THEN  -- no such user, or a concurrent first booking: wait for it and lock it
             SELECT e.premium_until INTO v_before
             FROM billing.entitlements AS e WHERE e.user_id = p_user_id
             FOR UPDATE;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION USING ERRCODE = 'SP404', CONSTRAINT = 'user_not_found', MESSAGE = 'user not found',
+                    DETAIL = format('no user with id %s', p_user_id),
+                    HINT = 'The user must exist (api.touch_user) before anything is booked for them.';
+            END IF;
         END IF;
     END IF;
 

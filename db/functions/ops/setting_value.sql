@@ -19,21 +19,3 @@ END
 $$;
 COMMENT ON FUNCTION ops.setting_value(text, text) IS
     'A setting''s value as text, checked against the type the caller expects (SP500 otherwise).';
-
-CREATE OR REPLACE FUNCTION ops.setting_interval(p_key text)
-RETURNS interval
-LANGUAGE sql STABLE
-AS $$ SELECT ops.setting_value(p_key, 'interval')::interval $$;
-COMMENT ON FUNCTION ops.setting_interval(text) IS 'An interval setting.';
-
-CREATE OR REPLACE FUNCTION ops.setting_integer(p_key text)
-RETURNS integer
-LANGUAGE sql STABLE
-AS $$ SELECT ops.setting_value(p_key, 'integer')::integer $$;
-COMMENT ON FUNCTION ops.setting_integer(text) IS 'An integer setting.';
-
-CREATE OR REPLACE FUNCTION ops.setting_boolean(p_key text)
-RETURNS boolean
-LANGUAGE sql STABLE
-AS $$ SELECT ops.setting_value(p_key, 'boolean')::boolean $$;
-COMMENT ON FUNCTION ops.setting_boolean(text) IS 'A boolean setting.';

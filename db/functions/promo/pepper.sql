@@ -24,16 +24,3 @@ END
 $$;
 COMMENT ON FUNCTION promo.pepper(boolean) IS
     'The pepper from the session setting promo.pepper (or promo.pepper_previous, NULL when unset); SP500 when missing or under 32 bytes.';
-
-CREATE OR REPLACE FUNCTION promo.hmac(p_text text, p_pepper bytea)
-RETURNS bytea
-LANGUAGE sql STABLE PARALLEL SAFE
-AS $$ SELECT extensions.hmac(convert_to(p_text, 'UTF8'), p_pepper, 'sha256') $$;
-COMMENT ON FUNCTION promo.hmac(text, bytea) IS 'HMAC-SHA256 of a text under a pepper (NULL pepper gives NULL).';
-
-CREATE OR REPLACE FUNCTION promo.pepper_id(p_pepper bytea)
-RETURNS bytea
-LANGUAGE sql STABLE PARALLEL SAFE
-AS $$ SELECT substr(promo.hmac('starpass:pepper-id', p_pepper), 1, 8) $$;
-COMMENT ON FUNCTION promo.pepper_id(bytea) IS
-    'An 8-byte fingerprint that tells peppers apart without revealing them.';

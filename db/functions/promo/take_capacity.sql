@@ -63,7 +63,11 @@ BEGIN
 
         -- 3. Depleted when, as committed now, no slot has room and no hold has run out. A
         --    redemption in flight can only take capacity, so this answer is final.
-        IF NOT promo.has_capacity(p_promo_code_id, p_now) THEN
+        -- Waiting: a pause (or any status change) that commits meanwhile ends the wait, so a
+        -- redemption that waited never books a unit of a campaign paused while it queued.
+        IF NOT promo.has_capacity(p_promo_code_id, p_now)
+           OR NOT EXISTS (SELECT FROM promo.promo_codes AS c
+                          WHERE c.promo_code_id = p_promo_code_id AND c.status = 'ACTIVE') THEN
             RETURN NULL;
         END IF;
         -- 4. The free units are held by transactions in flight; they normally end within
@@ -80,4 +84,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION promo.take_capacity(bigint, timestamptz, integer) IS
-    'Locks and returns a capacity slot of the campaign with one free unit, reclaiming a reservation whose hold ran out; NULL when depleted (live reservations count). Never blocks on a slot lock. The caller books the unit.';
+    'Locks and returns a capacity slot of the campaign with one free unit, reclaiming a reservation whose hold ran out; NULL when depleted (live reservations count) or when the campaign stopped being ACTIVE while it waited for a slot. Never blocks on a slot lock. The caller books the unit.';

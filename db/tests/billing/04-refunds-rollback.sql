@@ -1,56 +1,17 @@
--- api.mark_purchase_refunded, api.rollback_refunded_promo and api.run_refund_promo_rollback.
+-- api.mark_purchase_refunded, api.rollback_refunded_promo and api.run_refund_promo_rollback
+-- (a refund's effect on referral rewards: 04-refunds-referral.sql).
 BEGIN;
-SELECT plan(58);
+SELECT plan(51);
+\ir ../helpers.psql
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-06-01 00:00:00+00';
 
 SELECT api.touch_user(u, 'user' || u, 'User', 'de') FROM generate_series(4101, 4111) AS u;
-CREATE TEMP TABLE camp (name text PRIMARY KEY, id bigint NOT NULL);
 INSERT INTO camp VALUES
     ('d20', api.create_promo_code('REFUND-JUNE-20', 'PERCENT_DISCOUNT', 'June 20 %', p_discount_percent => 20,
                                   p_max_uses => 20));
-CREATE FUNCTION pg_temp.cid(p_name text) RETURNS bigint
-LANGUAGE sql STABLE AS $$ SELECT id FROM camp WHERE name = p_name $$;
 
-CREATE TEMP TABLE rsv (label text PRIMARY KEY, rid bigint NOT NULL);
-CREATE FUNCTION pg_temp.rid(p_label text) RETURNS bigint
-LANGUAGE sql STABLE AS $$ SELECT rid FROM rsv WHERE label = p_label $$;
-CREATE FUNCTION pg_temp.reserve(p_label text, p_user bigint) RETURNS bigint
-LANGUAGE sql AS $$
-    INSERT INTO rsv
-    SELECT p_label, (api.redeem_promo_code(p_user, 'REFUND-JUNE-20', 'rsv-' || p_label)).promo_redemption_id
-    RETURNING rid
-$$;
-
--- Bought purchases by label: init, pre-checkout and a matching payment with charge 'charge-<label>'.
-CREATE TEMP TABLE bought (label text PRIMARY KEY, purchase_id bigint NOT NULL, payload text NOT NULL);
-CREATE FUNCTION pg_temp.pid(p_label text) RETURNS bigint
-LANGUAGE sql STABLE AS $$ SELECT purchase_id FROM bought WHERE label = p_label $$;
-CREATE FUNCTION pg_temp.buy(p_label text, p_user bigint, p_plan text, p_rid bigint DEFAULT NULL,
-                            p_expire_before_payment boolean DEFAULT false)
-RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    v  record;
-BEGIN
-    SELECT * INTO v FROM api.init_purchase(p_user, p_plan, p_rid, 'init-' || p_label);
-    IF NOT (SELECT ok FROM api.precheckout_purchase(p_user, v.invoice_payload, 'XTR', v.price_stars)) THEN
-        RAISE EXCEPTION 'test setup: pre-checkout of % refused', p_label;
-    END IF;
-    IF p_expire_before_payment THEN
-        -- What the expiry job does to a reservation whose hold ran out.
-        UPDATE promo.promo_redemptions SET status = 'EXPIRED', expired_at = ops.now()
-        WHERE promo_redemption_id = p_rid;
-    END IF;
-    IF (SELECT outcome FROM api.complete_purchase(p_user, v.invoice_payload, 'charge-' || p_label, 'XTR',
-                                                  v.price_stars)) <> 'PAID' THEN
-        RAISE EXCEPTION 'test setup: payment of % not PAID', p_label;
-    END IF;
-    INSERT INTO bought VALUES (p_label, v.purchase_id, v.invoice_payload);
-    RETURN v.purchase_id;
-END
-$$;
 
 CREATE TEMP TABLE ref (label text PRIMARY KEY, outcome text, purchase_id bigint, premium_until timestamptz,
                        replayed boolean);
@@ -60,15 +21,7 @@ CREATE TEMP TABLE rb (label text PRIMARY KEY, outcome text, purchase_id bigint, 
 -- Setup on day 0.
 SELECT pg_temp.buy('p4101-30d', 4101, 'premium_30d');
 SELECT pg_temp.buy('p4101-90d', 4101, 'premium_90d');
-SELECT api.register_referral(4103, api.get_referral_code(4102));
-SELECT api.register_referral(4104, api.get_referral_code(4102));
-SELECT pg_temp.buy('p4103-30d', 4103, 'premium_30d');
-SELECT pg_temp.buy('p4104-30d', 4104, 'premium_30d');
-CREATE FUNCTION pg_temp.reward(p_referee bigint) RETURNS bigint
-LANGUAGE sql STABLE AS $$ SELECT referral_reward_id FROM referral.rewards WHERE referee_user_id = p_referee $$;
-SELECT is((SELECT outcome FROM api.choose_referral_reward(4102, pg_temp.reward(4104), 'PREMIUM_DAYS')), 'CHOSEN',
-          'setup: the referrer chose PREMIUM_DAYS for the reward of 4104''s purchase');
-SELECT pg_temp.reserve('r' || u, u) FROM generate_series(4105, 4110) AS u;
+SELECT pg_temp.reserve('r' || u, u, 'REFUND-JUNE-20') FROM generate_series(4105, 4110) AS u;
 SELECT pg_temp.buy('p' || u || '-30d', u, 'premium_30d', pg_temp.rid('r' || u)) FROM generate_series(4105, 4109) AS u;
 SELECT pg_temp.buy('p4110-30d', 4110, 'premium_30d', pg_temp.rid('r4110'), p_expire_before_payment => true);
 INSERT INTO bought
@@ -152,29 +105,6 @@ SELECT throws_ok($$ SELECT * FROM api.mark_purchase_refunded('charge-p4101-90d',
                  'SP422', 'invalid argument p_reason', 'a blank reason is refused');
 SELECT is((SELECT status FROM billing.purchases WHERE purchase_id = pg_temp.pid('p4101-90d')), 'PAID',
           'refused refunds leave the purchase PAID');
-
--- Referral rewards: an OFFERED one is cancelled, a CHOSEN one is left alone.
-SELECT is((SELECT status FROM referral.rewards WHERE referral_reward_id = pg_temp.reward(4103)), 'OFFERED',
-          'the reward of 4103''s purchase is OFFERED');
-SELECT is((SELECT replayed FROM api.mark_purchase_refunded('charge-p4103-30d', 'support:anna', 'chargeback')), false,
-          'refund 4103''s purchase');
-SELECT results_eq(
-    $$ SELECT status, cancelled_at, choice FROM referral.rewards WHERE referral_reward_id = pg_temp.reward(4103) $$,
-    $$ VALUES ('CANCELLED', '2030-06-02 00:00:00+00'::timestamptz, NULL::text) $$,
-    'a refund before the referrer chose cancels the OFFERED reward');
-CREATE TEMP TABLE referrer_before AS
-SELECT premium_until FROM billing.entitlements WHERE user_id = 4102;
-SELECT is((SELECT replayed FROM api.mark_purchase_refunded('charge-p4104-30d', 'support:anna', 'chargeback')), false,
-          'refund 4104''s purchase');
-SELECT results_eq(
-    $$ SELECT status, choice, cancelled_at FROM referral.rewards WHERE referral_reward_id = pg_temp.reward(4104) $$,
-    $$ VALUES ('CHOSEN', 'PREMIUM_DAYS', NULL::timestamptz) $$,
-    'a CHOSEN reward is left alone');
-SELECT results_eq(
-    $$ SELECT (SELECT premium_until FROM billing.entitlements WHERE user_id = 4102),
-              (SELECT count(*) FROM billing.ledger WHERE user_id = 4102) $$,
-    $$ SELECT premium_until, 1::bigint FROM referrer_before $$,
-    'and nothing is clawed back from the referrer');
 
 -- The promo redemption is the rollback's business.
 CREATE TEMP TABLE campaign_before AS SELECT * FROM api.get_promo_campaign(pg_temp.cid('d20'));

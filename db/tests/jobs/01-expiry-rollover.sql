@@ -2,6 +2,7 @@
 -- clock: boundaries (reserved_until, pre-checkout grace, ends_at), counts, batches, reruns.
 BEGIN;
 SELECT plan(48);
+\ir ../helpers.psql
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-08-01 00:00:00+00';
@@ -9,18 +10,6 @@ UPDATE ops.clock SET frozen_at = '2030-08-01 00:00:00+00';
 SELECT api.touch_user(u, 'user' || u, 'User', 'de') FROM generate_series(7001, 7010) AS u;
 SELECT api.touch_user(u, 'user' || u, 'User', 'de') FROM generate_series(7101, 7110) AS u;
 
-CREATE TEMP TABLE camp (name text PRIMARY KEY, id bigint NOT NULL);
-CREATE FUNCTION pg_temp.cid(p_name text) RETURNS bigint
-LANGUAGE sql STABLE AS $$ SELECT id FROM camp WHERE name = p_name $$;
-CREATE TEMP TABLE rsv (label text PRIMARY KEY, rid bigint NOT NULL);
-CREATE FUNCTION pg_temp.rid(p_label text) RETURNS bigint
-LANGUAGE sql STABLE AS $$ SELECT rid FROM rsv WHERE label = p_label $$;
-CREATE FUNCTION pg_temp.reserve(p_label text, p_user bigint, p_code text) RETURNS bigint
-LANGUAGE sql AS $$
-    INSERT INTO rsv
-    SELECT p_label, (api.redeem_promo_code(p_user, p_code, 'rsv-key-' || p_label)).promo_redemption_id
-    RETURNING rid
-$$;
 CREATE FUNCTION pg_temp.rstatus(p_label text) RETURNS text
 LANGUAGE sql STABLE AS $$
     SELECT status FROM promo.promo_redemptions WHERE promo_redemption_id = pg_temp.rid(p_label)
@@ -36,7 +25,7 @@ $$;
 CREATE FUNCTION pg_temp.cstatus(p_name text) RETURNS text
 LANGUAGE sql STABLE AS $$ SELECT status FROM promo.promo_codes WHERE promo_code_id = pg_temp.cid(p_name) $$;
 CREATE TEMP TABLE pur (label text PRIMARY KEY, purchase_id bigint, invoice_payload text, price_stars integer);
-CREATE FUNCTION pg_temp.buy(p_label text, p_user bigint, p_rid bigint) RETURNS void
+CREATE FUNCTION pg_temp.open_purchase(p_label text, p_user bigint, p_rid bigint) RETURNS void
 LANGUAGE sql AS $$
     INSERT INTO pur SELECT p_label, i.purchase_id, i.invoice_payload, i.price_stars
     FROM api.init_purchase(p_user, 'premium_30d', p_rid, 'init-key-' || p_label) AS i
@@ -68,8 +57,8 @@ SELECT pg_temp.reserve('grace', 7003, 'JOBS-EXPIRE-MANY');
 SELECT pg_temp.reserve('paid', 7004, 'JOBS-EXPIRE-MANY');
 SELECT is((api.redeem_promo_code(7005, 'JOBS-EXPIRE-TWO', 'rsv-full-7005')).outcome, 'DEPLETED',
           'both units of the two-unit campaign are held');
-SELECT pg_temp.buy('grace', 7003, pg_temp.rid('grace'));
-SELECT pg_temp.buy('paid', 7004, pg_temp.rid('paid'));
+SELECT pg_temp.open_purchase('grace', 7003, pg_temp.rid('grace'));
+SELECT pg_temp.open_purchase('paid', 7004, pg_temp.rid('paid'));
 SELECT ok(pg_temp.precheckout('paid', 7004), 'pre-checkout of the purchase that will be paid late');
 
 SELECT throws_ok($$ SELECT api.expire_promo_reservations(0) $$, 'SP422', 'invalid argument p_limit',
@@ -158,7 +147,7 @@ SELECT is((api.redeem_promo_code(7101, 'JOBS-ROLL-GRANT1', 'roll-7101-a')).outco
 SELECT is((api.redeem_promo_code(7102, 'JOBS-ROLL-UNLIMITED', 'roll-7102-a')).outcome, 'APPLIED', 'an unlimited use');
 SELECT is((api.redeem_promo_code(7103, 'JOBS-ROLL-UNLIMITED', 'roll-7103-a')).outcome, 'APPLIED', 'another unlimited use');
 SELECT pg_temp.reserve('d1', 7104, 'JOBS-ROLL-DISC1');
-SELECT pg_temp.buy('d1', 7104, pg_temp.rid('d1'));
+SELECT pg_temp.open_purchase('d1', 7104, pg_temp.rid('d1'));
 
 SELECT is(api.rollover_promo_campaigns(), 1, 'one campaign changes: grant1 is used up');
 SELECT results_eq(

@@ -2,14 +2,12 @@
 -- with the injectable clock: thresholds, distinct users, the window, prefix attribution, resume,
 -- and the deduplicated global NOT_FOUND alert.
 BEGIN;
-SELECT plan(66);
+SELECT plan(68);
+\ir ../helpers.psql
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-10-01 00:00:00+00';
 
-CREATE TEMP TABLE camp (name text PRIMARY KEY, id bigint NOT NULL);
-CREATE FUNCTION pg_temp.cid(p_name text) RETURNS bigint
-LANGUAGE sql STABLE AS $$ SELECT id FROM camp WHERE name = p_name $$;
 CREATE FUNCTION pg_temp.cstatus(p_name text) RETURNS text
 LANGUAGE sql STABLE AS $$ SELECT status FROM promo.promo_codes WHERE promo_code_id = pg_temp.cid(p_name) $$;
 CREATE FUNCTION pg_temp.audits(p_name text, p_action text) RETURNS bigint
@@ -17,7 +15,6 @@ LANGUAGE sql STABLE AS $$
     SELECT count(*) FROM ops.audit_log
     WHERE target_type = 'promo_code' AND target_id = pg_temp.cid(p_name)::text AND action = p_action
 $$;
-CREATE TEMP TABLE res AS SELECT NULL::text AS label, (NULL::api.redeem_result).* LIMIT 0;
 CREATE FUNCTION pg_temp.try(p_user bigint, p_code text, p_label text) RETURNS text
 LANGUAGE sql AS $$
     INSERT INTO res SELECT p_label, * FROM api.redeem_promo_code(p_user, p_code, 'guard-key-' || p_label)
@@ -197,6 +194,18 @@ SELECT is(pg_temp.try(8007, 'GUARDA-SECRET-01', 'a-8007'), 'PAUSED', 'another re
 UPDATE ops.clock SET frozen_at = '2030-10-01 01:01:00+00';
 SELECT is((SELECT changed FROM api.set_promo_campaign_status(pg_temp.cid('a'), 'ACTIVE', 'ops-dana')), true,
           'an operator resumes A');
+SELECT results_eq(
+    $$ SELECT event, action, severity, resolves, details ->> 'promo_code_id' FROM ops.alert_outbox
+       WHERE event = 'promo.campaign_autopaused' AND details ->> 'promo_code_id' = pg_temp.cid('a')::text ORDER BY alert_id $$,
+    $$ VALUES ('promo.campaign_autopaused', 'trigger', 'critical', NULL, pg_temp.cid('a')::text),
+              ('promo.campaign_autopaused', 'resolve', 'critical',
+               'promo.campaign_autopaused:' || pg_temp.cid('a') || ':' || '2030-10-01 01:00:00+00'::timestamptz, pg_temp.cid('a')::text) $$,
+    'resuming the campaign the guard paused resolves its alert, naming the trigger''s dedup key');
+SELECT api.set_promo_campaign_status(pg_temp.cid('a'), 'PAUSED', 'ops-dana', 'by hand');
+SELECT api.set_promo_campaign_status(pg_temp.cid('a'), 'ACTIVE', 'ops-dana');
+SELECT is((SELECT count(*) FROM ops.alert_outbox WHERE event = 'promo.campaign_autopaused'
+                                                   AND details ->> 'promo_code_id' = pg_temp.cid('a')::text), 2::bigint,
+          'an operator''s own pause and resume resolve nothing');
 SELECT is(api.run_promo_bruteforce_guard(), 0, 'attempts before the resume do not pause it again');
 SELECT is(pg_temp.cstatus('a'), 'ACTIVE', 'A stays ACTIVE after the resume');
 UPDATE ops.clock SET frozen_at = '2030-10-01 01:02:00+00';

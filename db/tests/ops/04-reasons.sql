@@ -2,7 +2,8 @@
 -- reason in the CONSTRAINT field (docs/errors.md), one SQLSTATE per reason; and each condition
 -- is raised with its reason (throws_ok cannot see that field: pg_temp.refusal reads it).
 BEGIN;
-SELECT plan(45);
+SELECT plan(48);
+\ir ../helpers.psql
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-06-01 00:00:00+00';
@@ -53,13 +54,11 @@ SELECT api.touch_user(u, 'user' || u, 'User', 'de') FROM generate_series(4401, 4
 SELECT api.create_promo_code('REASON-DISCOUNT-20', 'PERCENT_DISCOUNT', 'reasons 20 %', p_discount_percent => 20,
                              p_max_uses => 20);
 SELECT api.create_promo_code('REASON-GRANT-7', 'PREMIUM_GRANT', 'reasons grant', p_grant_days => 7);
-CREATE TEMP TABLE rsv AS
-SELECT u AS user_id, (api.redeem_promo_code(u, 'REASON-DISCOUNT-20', 'rsv-' || u)).promo_redemption_id AS rid
-FROM generate_series(4401, 4402) AS u;
+SELECT pg_temp.reserve(u::text, u, 'REASON-DISCOUNT-20') FROM generate_series(4401, 4402) AS u;
 CREATE TEMP TABLE granted AS
 SELECT (api.redeem_promo_code(4403, 'REASON-GRANT-7', 'grant-4403')).promo_redemption_id AS rid;
 CREATE TEMP TABLE opened AS
-SELECT * FROM api.init_purchase(4401, 'premium_30d', (SELECT rid FROM rsv WHERE user_id = 4401), 'init-4401');
+SELECT * FROM api.init_purchase(4401, 'premium_30d', pg_temp.rid('4401'), 'init-4401');
 
 -- SP422
 SELECT is(pg_temp.refusal($$ SELECT ops.check_argument(false, 'p_x', 'bad', NULL) $$), 'SP422 invalid_argument',
@@ -78,8 +77,11 @@ SELECT is(pg_temp.refusal($$ SELECT api.set_promo_campaign_status(-1, 'PAUSED', 
           'SP404 campaign_not_found', 'campaign_not_found (set status)');
 SELECT is(pg_temp.refusal($$ SELECT billing.post_ledger_entry(4499, 'ADMIN_ADJUSTMENT', 1, 5) $$),
           'SP404 user_not_found', 'user_not_found');
-SELECT is(pg_temp.refusal($$ SELECT api.ack_alert(-1) $$), 'SP404 alert_not_found', 'alert_not_found (ack)');
-SELECT is(pg_temp.refusal($$ SELECT api.fail_alert(-1, 'e', NULL) $$), 'SP404 alert_not_found', 'alert_not_found (fail)');
+SELECT is(pg_temp.refusal($$ SELECT api.route_alert(-1, ARRAY['generic']) $$), 'SP404 alert_not_found', 'alert_not_found (route)');
+SELECT is(pg_temp.refusal($$ SELECT api.retry_alert(-1, 'test') $$), 'SP404 alert_not_found', 'alert_not_found (retry)');
+SELECT is(pg_temp.refusal($$ SELECT api.ack_alert_delivery(-1, 1) $$), 'SP404 delivery_not_found', 'delivery_not_found (ack)');
+SELECT is(pg_temp.refusal($$ SELECT api.fail_alert_delivery(-1, 1, 'e', NULL) $$), 'SP404 delivery_not_found',
+          'delivery_not_found (fail)');
 SELECT is(pg_temp.refusal($$ SELECT api.mark_purchase_refunded('no-such-charge', 'test', 'r') $$),
           'SP404 paid_purchase_not_found', 'paid_purchase_not_found');
 SELECT is(pg_temp.refusal($$ SELECT api.request_purchase_refund(-1, 'test', 'r') $$), 'SP404 purchase_not_found',
@@ -98,13 +100,13 @@ SELECT is(pg_temp.refusal($$ SELECT api.init_purchase(4401, 'premium_365d', NULL
           'no error', 'an idempotency conflict of init_purchase is an outcome, not a refusal');
 SELECT api.open_payment_support(4401, 'where is my premium', 'support-1');
 SELECT is(pg_temp.refusal($$ SELECT api.open_payment_support(4402, 'where is my premium', 'support-1') $$),
-          'SP409 idempotency_conflict', 'idempotency_conflict (open_payment_support)');
+          'no error', 'an idempotency conflict of open_payment_support is an outcome, not a refusal');
 UPDATE billing.plans SET is_active = false WHERE plan_code = 'premium_90d';
 SELECT is(pg_temp.refusal($$ SELECT api.init_purchase(4402, 'premium_90d', NULL, 'init-withdrawn') $$),
           'SP409 plan_withdrawn', 'plan_withdrawn');
 SELECT is(pg_temp.refusal($$ SELECT api.init_purchase(4403, 'premium_30d', (SELECT rid FROM granted), 'init-grant') $$),
           'SP409 reservation_not_usable', 'reservation_not_usable');
-SELECT is(pg_temp.refusal($$ SELECT api.init_purchase(4401, 'premium_365d', (SELECT rid FROM rsv WHERE user_id = 4401),
+SELECT is(pg_temp.refusal($$ SELECT api.init_purchase(4401, 'premium_365d', pg_temp.rid('4401'),
                                                       'init-4401-b') $$),
           'SP409 reservation_backs_purchase', 'reservation_backs_purchase');
 SELECT is(pg_temp.refusal($$ SELECT api.request_purchase_refund((SELECT purchase_id FROM opened), 'test', 'r') $$),
@@ -118,10 +120,10 @@ SELECT is(pg_temp.refusal($$ UPDATE billing.purchases SET price_stars = price_st
                               WHERE purchase_id = (SELECT purchase_id FROM opened) $$),
           'SP409 purchase_terms_immutable', 'purchase_terms_immutable');
 SELECT is(pg_temp.refusal($$ UPDATE promo.promo_redemptions SET status = 'REVOKED'
-                              WHERE promo_redemption_id = (SELECT rid FROM rsv WHERE user_id = 4402) $$),
+                              WHERE promo_redemption_id = pg_temp.rid('4402') $$),
           'SP409 forbidden_redemption_transition', 'forbidden_redemption_transition');
 SELECT is(pg_temp.refusal($$ UPDATE promo.promo_redemptions SET user_id = 4406
-                              WHERE promo_redemption_id = (SELECT rid FROM rsv WHERE user_id = 4402) $$),
+                              WHERE promo_redemption_id = pg_temp.rid('4402') $$),
           'SP409 redemption_immutable', 'redemption_immutable');
 SELECT is(pg_temp.refusal($$ UPDATE ops.audit_log SET actor = actor $$), 'SP409 append_only', 'append_only (update)');
 SELECT is(pg_temp.refusal($$ DELETE FROM promo.promo_attempts $$), 'SP409 append_only', 'append_only (delete)');
@@ -158,9 +160,13 @@ SELECT is(pg_temp.refusal($$ SELECT api.set_promo_campaign_status(
           'SP409 campaign_past_end', 'campaign_past_end');
 
 SELECT ops.raise_alert('jobs.failed', 'error', 'reasons', '{}', 'reasons-alert');
-SELECT api.fail_alert((SELECT max(alert_id) FROM ops.alert_outbox), 'gone', NULL);
-SELECT is(pg_temp.refusal($$ SELECT api.fail_alert((SELECT max(alert_id) FROM ops.alert_outbox), 'again', NULL) $$),
-          'SP409 alert_not_pending', 'alert_not_pending');
+SELECT is(pg_temp.refusal($$ SELECT api.retry_alert((SELECT max(alert_id) FROM ops.alert_outbox), 'test') $$),
+          'SP409 alert_not_dead', 'alert_not_dead');
+UPDATE ops.alert_outbox SET state = 'dead', dead_at = ops.now() WHERE dedup_key = 'reasons-alert';
+UPDATE ops.clock SET frozen_at = frozen_at + interval '11 minutes';  -- past the dedup window
+SELECT ops.raise_alert('jobs.failed', 'error', 'reasons again', '{}', 'reasons-alert');
+SELECT is(pg_temp.refusal($$ SELECT api.retry_alert((SELECT min(alert_id) FROM ops.alert_outbox WHERE dedup_key = 'reasons-alert'), 'test') $$),
+          'SP409 alert_key_pending', 'alert_key_pending');
 
 -- SPDUP
 SELECT is(pg_temp.refusal($$ SELECT api.create_promo_code('REASON-DISCOUNT-20', 'PREMIUM_GRANT', 'again',

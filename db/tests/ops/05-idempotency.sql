@@ -52,8 +52,9 @@ SELECT is_empty(
          AND conrelid <> 'promo.promo_attempts'::regclass $$,
     'no table CHECK repeats the key''s regex');
 SELECT is(ops.domain_values('ops.idempotency_scope'),
-          ARRAY['promo.redeem', 'billing.init_purchase', 'billing.complete_purchase', 'promo.rollback_refunded_promo'],
-          'the four scopes');
+          ARRAY['promo.redeem', 'billing.init_purchase', 'billing.complete_purchase', 'promo.rollback_refunded_promo',
+                'billing.open_payment_support'],
+          'the five scopes');
 
 -- ---------------------------------------------------------------------------------------------
 -- ops.request_hash: equal arguments, equal hash; anything else differs.

@@ -2,16 +2,15 @@
 -- are THROTTLED and not counted; api.get_promo_throttle / api.reset_promo_throttle; settings.
 BEGIN;
 SELECT plan(55);
+\ir ../helpers.psql
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-05-01 00:00:00+00';
 
-CREATE TEMP TABLE camp (name text PRIMARY KEY, id bigint NOT NULL);
 INSERT INTO camp VALUES
     ('grant',    api.create_promo_code('THROTTLE-GRANT-30', 'PREMIUM_GRANT', 'Throttle grant', p_grant_days => 30)),
     ('discount', api.create_promo_code('THROTTLE-DISC-20', 'PERCENT_DISCOUNT', 'Throttle discount',
                                        p_discount_percent => 20));
-CREATE TEMP TABLE res AS SELECT NULL::text AS label, (NULL::api.redeem_result).* LIMIT 0;
 
 -- Four counted failures: not blocked yet.
 INSERT INTO res SELECT 'fail 1', * FROM api.redeem_promo_code(4101, 'WRONG-CODE-1', 'key-4101-fail-1');

@@ -2,11 +2,11 @@
 -- append-only attempt log.
 BEGIN;
 SELECT plan(27);
+\ir ../helpers.psql
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-06-01 00:00:00+00';
 
-CREATE TEMP TABLE camp (name text PRIMARY KEY, id bigint NOT NULL);
 INSERT INTO camp VALUES
     ('discount',  api.create_promo_code('CAMPAIGN-DISC-20', 'PERCENT_DISCOUNT', 'June discount',
                                         p_discount_percent => 20, p_max_uses => 10,
@@ -15,11 +15,6 @@ INSERT INTO camp VALUES
                                         p_max_uses => 5)),
     ('unlimited', api.create_promo_code('CAMPAIGN-UNLIMITED', 'PREMIUM_GRANT', 'June unlimited',
                                         p_grant_days => 1));
-CREATE FUNCTION pg_temp.cid(p_name text) RETURNS bigint
-LANGUAGE sql STABLE AS $$ SELECT id FROM camp WHERE name = p_name $$;
-CREATE TEMP TABLE res AS SELECT NULL::text AS label, (NULL::api.redeem_result).* LIMIT 0;
-CREATE FUNCTION pg_temp.rid(p_label text) RETURNS bigint
-LANGUAGE sql STABLE AS $$ SELECT promo_redemption_id FROM res WHERE label = p_label $$;
 
 SELECT results_eq(
     $$ SELECT promo_code_id, campaign, kind, grant_days, discount_percent, max_uses, per_user_limit, starts_at,

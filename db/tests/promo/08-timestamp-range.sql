@@ -62,19 +62,17 @@ SELECT throws_ok($$ SELECT * FROM api.block_promo_user(4299, 'infinity', 'ops', 
                  'SP422', 'invalid argument p_until', 'a block until infinity is refused');
 SELECT is_empty($$ SELECT * FROM promo.user_throttle WHERE user_id = 4299 $$, 'and no block is stored');
 
--- api.fail_alert: a retry time outside the range is refused and the alert left as it was.
-SELECT isnt(ops.raise_alert('jobs.failed', 'error', 'range test', '{}', 'range-k1'), NULL, 'an alert to fail');
-CREATE TEMP TABLE alert_before AS SELECT * FROM ops.alert_outbox WHERE dedup_key = 'range-k1';
-SELECT throws_ok($$ SELECT * FROM api.fail_alert((SELECT alert_id FROM alert_before), 'HTTP 503',
-                                                 '9999-12-31T23:59:59-14:00') $$,
-                 'SP422', 'invalid argument p_retry_at', 'a retry in year 10000 is refused');
-SELECT throws_ok($$ SELECT * FROM api.fail_alert((SELECT alert_id FROM alert_before), 'HTTP 503', 'infinity') $$,
-                 'SP422', 'invalid argument p_retry_at', 'a retry at infinity is refused');
-SELECT results_eq($$ SELECT state, attempts, next_attempt_at, last_error FROM ops.alert_outbox WHERE dedup_key = 'range-k1' $$,
-                  $$ SELECT state, attempts, next_attempt_at, last_error FROM alert_before $$,
-                  'the refused failures changed nothing');
-SELECT results_eq($$ SELECT state FROM api.fail_alert((SELECT alert_id FROM alert_before), 'HTTP 503', NULL) $$,
-                  $$ VALUES ('dead') $$, 'no retry time (NULL) still means dead');
+-- A timestamptz setting (the maintenance window) lies in the range too.
+SELECT throws_ok($$ SELECT * FROM api.set_setting('ops.alert_maintenance_until', '9999-12-31 23:59:59-14', 'ops') $$,
+                 'SP422', 'invalid argument p_value', 'a window ending in year 10000 is refused');
+SELECT results_eq($$ SELECT changed FROM api.set_setting('ops.alert_maintenance_until', 'infinity', 'ops') $$,
+                  $$ VALUES (true) $$, 'infinity (a window with no end) is a value the setting holds');
+SELECT results_eq($$ SELECT value FROM api.list_settings() WHERE key = 'ops.alert_maintenance_until' $$,
+                  $$ VALUES ('infinity') $$, 'and it is stored as given');
+SELECT throws_ok($$ SELECT * FROM api.set_setting('ops.alert_maintenance_until', '1999-12-31 23:59:59Z', 'ops') $$,
+                 'SP422', 'invalid argument p_value', 'a window ending before 2000 is refused');
+SELECT is(ops.setting_timestamptz('ops.alert_maintenance_until'), 'infinity'::timestamptz,
+          'the refused values changed nothing');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -2,16 +2,17 @@
 -- every transition of the state machine, with no caller moving them by hand.
 BEGIN;
 SELECT plan(14);
+\ir ../helpers.psql
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-06-01 00:00:00+00';
 SELECT core.ensure_user(u) FROM generate_series(7001, 7004) AS u;
 
-CREATE TEMP TABLE camp AS
-SELECT api.create_promo_code('BOOKING-GRANT-1', 'PREMIUM_GRANT', 'booking grant', p_grant_days => 1,
-                             p_max_uses => 2) AS grant_id,
-       api.create_promo_code('BOOKING-DISC-1', 'PERCENT_DISCOUNT', 'booking discount',
-                             p_discount_percent => 10, p_max_uses => 1) AS disc_id;
+INSERT INTO camp VALUES
+    ('grant', api.create_promo_code('BOOKING-GRANT-1', 'PREMIUM_GRANT', 'booking grant', p_grant_days => 1,
+                                    p_max_uses => 2)),
+    ('disc',  api.create_promo_code('BOOKING-DISC-1', 'PERCENT_DISCOUNT', 'booking discount',
+                                    p_discount_percent => 10, p_max_uses => 1));
 -- One slot per campaign here (max_uses 1 and 2 give one slot each): the sums are the slot.
 CREATE FUNCTION pg_temp.units(p_campaign bigint) RETURNS text
 LANGUAGE sql STABLE AS $$
@@ -25,40 +26,40 @@ RETURNS bigint LANGUAGE sql AS $$
     FROM promo.capacity_slots AS s WHERE s.promo_code_id = p_campaign
     RETURNING promo_redemption_id $$;
 
-SELECT is(pg_temp.units((SELECT grant_id FROM camp)), 'used 0 held 0', 'a new campaign uses and holds nothing');
+SELECT is(pg_temp.units(pg_temp.cid('grant')), 'used 0 held 0', 'a new campaign uses and holds nothing');
 
-CREATE TEMP TABLE r AS SELECT pg_temp.book((SELECT grant_id FROM camp), 7001, 'PREMIUM_GRANT', 'APPLIED') AS applied;
-SELECT is(pg_temp.units((SELECT grant_id FROM camp)), 'used 1 held 0', 'an APPLIED redemption uses a unit');
+CREATE TEMP TABLE r AS SELECT pg_temp.book(pg_temp.cid('grant'), 7001, 'PREMIUM_GRANT', 'APPLIED') AS applied;
+SELECT is(pg_temp.units(pg_temp.cid('grant')), 'used 1 held 0', 'an APPLIED redemption uses a unit');
 
 UPDATE promo.promo_redemptions SET status = 'REVOKED', revoked_at = ops.now(), revoked_reason = 'test'
 WHERE promo_redemption_id = (SELECT applied FROM r);
-SELECT is(pg_temp.units((SELECT grant_id FROM camp)), 'used 1 held 0', 'APPLIED -> REVOKED keeps the unit spent');
+SELECT is(pg_temp.units(pg_temp.cid('grant')), 'used 1 held 0', 'APPLIED -> REVOKED keeps the unit spent');
 
 ALTER TABLE r ADD COLUMN reserved bigint;
-UPDATE r SET reserved = pg_temp.book((SELECT disc_id FROM camp), 7002, 'PERCENT_DISCOUNT', 'RESERVED');
-SELECT is(pg_temp.units((SELECT disc_id FROM camp)), 'used 0 held 1', 'a RESERVED redemption holds a unit');
+UPDATE r SET reserved = pg_temp.book(pg_temp.cid('disc'), 7002, 'PERCENT_DISCOUNT', 'RESERVED');
+SELECT is(pg_temp.units(pg_temp.cid('disc')), 'used 0 held 1', 'a RESERVED redemption holds a unit');
 
 UPDATE promo.promo_redemptions SET reserved_until = reserved_until + interval '1 hour'
 WHERE promo_redemption_id = (SELECT reserved FROM r);
-SELECT is(pg_temp.units((SELECT disc_id FROM camp)), 'used 0 held 1', 'extending a hold moves nothing');
+SELECT is(pg_temp.units(pg_temp.cid('disc')), 'used 0 held 1', 'extending a hold moves nothing');
 
 SELECT throws_ok(
-    $$ SELECT pg_temp.book((SELECT disc_id FROM camp), 7003, 'PERCENT_DISCOUNT', 'RESERVED') $$,
+    $$ SELECT pg_temp.book(pg_temp.cid('disc'), 7003, 'PERCENT_DISCOUNT', 'RESERVED') $$,
     '23514', NULL, 'a unit beyond the slot''s capacity is refused by the slot''s CHECK');
-SELECT is(pg_temp.units((SELECT disc_id FROM camp)), 'used 0 held 1', 'the refused booking left the counters alone');
+SELECT is(pg_temp.units(pg_temp.cid('disc')), 'used 0 held 1', 'the refused booking left the counters alone');
 
 UPDATE promo.promo_redemptions SET status = 'EXPIRED', expired_at = ops.now()
 WHERE promo_redemption_id = (SELECT reserved FROM r);
-SELECT is(pg_temp.units((SELECT disc_id FROM camp)), 'used 0 held 0', 'RESERVED -> EXPIRED releases the unit');
+SELECT is(pg_temp.units(pg_temp.cid('disc')), 'used 0 held 0', 'RESERVED -> EXPIRED releases the unit');
 
-UPDATE r SET reserved = pg_temp.book((SELECT disc_id FROM camp), 7003, 'PERCENT_DISCOUNT', 'RESERVED');
+UPDATE r SET reserved = pg_temp.book(pg_temp.cid('disc'), 7003, 'PERCENT_DISCOUNT', 'RESERVED');
 UPDATE promo.promo_redemptions SET status = 'CONSUMED', consumed_at = ops.now()
 WHERE promo_redemption_id = (SELECT reserved FROM r);
-SELECT is(pg_temp.units((SELECT disc_id FROM camp)), 'used 1 held 0', 'RESERVED -> CONSUMED turns the hold into a use');
+SELECT is(pg_temp.units(pg_temp.cid('disc')), 'used 1 held 0', 'RESERVED -> CONSUMED turns the hold into a use');
 
 UPDATE promo.promo_redemptions SET status = 'REVOKED', revoked_at = ops.now(), revoked_reason = 'test'
 WHERE promo_redemption_id = (SELECT reserved FROM r);
-SELECT is(pg_temp.units((SELECT disc_id FROM camp)), 'used 1 held 0', 'CONSUMED -> REVOKED keeps the unit spent');
+SELECT is(pg_temp.units(pg_temp.cid('disc')), 'used 1 held 0', 'CONSUMED -> REVOKED keeps the unit spent');
 
 SELECT throws_ok(
     $$ UPDATE promo.promo_redemptions SET status = 'RESERVED', revoked_at = NULL, revoked_reason = NULL,

@@ -17,7 +17,7 @@ LANGUAGE sql STABLE AS $$ SELECT code FROM codes WHERE user_id = p_user $$;
 CREATE TEMP TABLE reg (label text PRIMARY KEY, outcome text, referrer_user_id bigint);
 CREATE TEMP TABLE paid (label text PRIMARY KEY, purchase_id bigint, outcome text, referral_reward_id bigint,
                         referrer_user_id bigint);
-CREATE FUNCTION pg_temp.buy(p_label text, p_user bigint, p_plan text, p_rid bigint DEFAULT NULL) RETURNS text
+CREATE FUNCTION pg_temp.pay(p_label text, p_user bigint, p_plan text, p_rid bigint DEFAULT NULL) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
     v  record;
@@ -82,7 +82,7 @@ SELECT results_eq($$ SELECT outcome, referrer_user_id FROM api.register_referral
                   'a referred user is ALREADY_REFERRED, answered with the existing referrer');
 SELECT results_eq($$ SELECT outcome, referrer_user_id FROM api.register_referral(5223, pg_temp.code(5222)) $$,
                   $$ VALUES ('ALREADY_REFERRED', 5222::bigint) $$, 'also with the same referrer''s code again');
-SELECT is(pg_temp.buy('e-first', 5226, 'premium_30d'), 'PAID', 'user E paid before being referred');
+SELECT is(pg_temp.pay('e-first', 5226, 'premium_30d'), 'PAID', 'user E paid before being referred');
 SELECT results_eq($$ SELECT outcome, referrer_user_id FROM api.register_referral(5226, pg_temp.code(5222)) $$,
                   $$ VALUES ('ALREADY_PAID', NULL::bigint) $$, 'a user who has paid before is ALREADY_PAID');
 SELECT results_eq($$ SELECT outcome, referrer_user_id FROM api.register_referral(5222, pg_temp.code(5224)) $$,
@@ -100,15 +100,15 @@ SELECT throws_ok($$ SELECT * FROM api.register_referral(0, pg_temp.code(5222)) $
 -- Rewards
 SELECT is((SELECT outcome FROM api.register_referral(5227, pg_temp.code(5222))), 'REGISTERED', 'A refers F');
 SELECT is((SELECT outcome FROM api.register_referral(5228, pg_temp.code(5222))), 'REGISTERED', 'A refers G');
-SELECT is(pg_temp.buy('b-first', 5223, 'premium_30d'), 'PAID', 'B pays a first purchase');
+SELECT is(pg_temp.pay('b-first', 5223, 'premium_30d'), 'PAID', 'B pays a first purchase');
 SELECT results_eq(
     $$ SELECT p.referral_reward_id, p.referrer_user_id, rw.referee_user_id, rw.purchase_id, rw.status
        FROM paid AS p JOIN referral.rewards AS rw USING (referral_reward_id) WHERE p.label = 'b-first' $$,
     $$ SELECT pg_temp.reward(5223), 5222::bigint, 5223::bigint, purchase_id, 'OFFERED' FROM paid WHERE label = 'b-first' $$,
     'which offers A a reward');
-SELECT is(pg_temp.buy('c-first', 5224, 'premium_30d'), 'PAID', 'C pays a first purchase (a reward for B)');
-SELECT is(pg_temp.buy('f-first', 5227, 'premium_30d'), 'PAID', 'F pays a first purchase (a reward for A)');
-SELECT is(pg_temp.buy('g-first', 5228, 'premium_30d'), 'PAID', 'G pays a first purchase (a reward for A)');
+SELECT is(pg_temp.pay('c-first', 5224, 'premium_30d'), 'PAID', 'C pays a first purchase (a reward for B)');
+SELECT is(pg_temp.pay('f-first', 5227, 'premium_30d'), 'PAID', 'F pays a first purchase (a reward for A)');
+SELECT is(pg_temp.pay('g-first', 5228, 'premium_30d'), 'PAID', 'G pays a first purchase (a reward for A)');
 
 SELECT throws_ok($$ SELECT * FROM api.choose_referral_reward(5222, pg_temp.reward(5223), 'STARS') $$,
                  'SP422', 'invalid argument p_choice', 'an unknown choice is refused');
