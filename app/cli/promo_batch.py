@@ -27,6 +27,7 @@ from app.cli.arguments import timestamp
 from app.config import Settings
 from app.db import batch
 from app.db.api import refusal_reason
+from app.db.pool import pepper_statement
 from app.logs import configure_logging, get_logger
 from app.vocabulary import CampaignKind, ImportMode, ImportStatus
 
@@ -232,10 +233,11 @@ def _run(
     refusals: list[batch.LineResult] = []
     try:
         with batch.connect(settings) as conn:
-            batch.check_terms(conn, terms)  # a wrong argument before any work
+            pepper = pepper_statement(settings)
+            batch.check_terms(conn, terms, pepper)  # a wrong argument before any work
             batch.on_notice(conn, progress.note)
             with conn.transaction() as tx:
-                batch_id = batch.open_import(conn)
+                batch_id = batch.open_import(conn, pepper)
                 progress.start(*first_phase)
                 staged = batch.stage(conn, lines(progress), lambda n: None)
                 progress.finish()

@@ -18,7 +18,7 @@ from psycopg.rows import tuple_row
 
 from app.config import Settings
 from app.db.cluster import ADMIN_ROLE, role_url
-from app.db.pool import connection_kwargs
+from app.db.pool import Pepper, connection_kwargs
 from app.vocabulary import ImportMode, ImportStatus
 
 # Rows per COPY write: a few hundred kilobytes in flight.
@@ -62,7 +62,8 @@ class LineResult(NamedTuple):
 
 
 def connect(settings: Settings, conninfo: str | None = None) -> Conn:
-    """As starpass_admin (the operators' surface), the pepper in the startup packet."""
+    """As starpass_admin (the operators' surface); the pepper is set per transaction
+    (`open_import`), as everywhere, so the tool works through a pooler in transaction mode."""
     return psycopg.connect(
         conninfo or role_url(settings, ADMIN_ROLE),
         **connection_kwargs(settings, "starpass-promo-batch"),  # type: ignore[arg-type]
@@ -83,10 +84,13 @@ def copy_text(value: str | None) -> str:
     return value
 
 
-def open_import(conn: Conn) -> uuid.UUID:
-    """In the caller's transaction (the staging table lives until its end)."""
-    # A batch runs as long as it needs: the role's 60 s statement limit is for the admin API.
+def open_import(conn: Conn, pepper: Pepper | None = None) -> uuid.UUID:
+    """In the caller's transaction (the staging table lives until its end), which gets the
+    pepper(s) for its duration (`set_config(…, true)`; None: the session has them)."""
     with conn.cursor(row_factory=tuple_row) as cur:
+        if pepper is not None:
+            cur.execute(pepper[0], pepper[1])
+        # A batch runs as long as it needs: the role's 60 s statement limit is for the admin API.
         cur.execute("SET LOCAL statement_timeout = 0")
         row = cur.execute("SELECT api.open_promo_import()").fetchone()
     assert row is not None
@@ -129,11 +133,11 @@ def import_codes(
             )
 
 
-def check_terms(conn: Conn, terms: Terms) -> None:
+def check_terms(conn: Conn, terms: Terms, pepper: Pepper | None = None) -> None:
     """Has the database check the terms (an import of no line, rolled back), so that a wrong
     argument is refused before a single code is generated or read."""
     with conn.transaction(force_rollback=True):
-        batch_id = open_import(conn)
+        batch_id = open_import(conn, pepper)
         for _ in import_codes(conn, batch_id, terms, "DRY_RUN"):
             pass
 
