@@ -65,7 +65,7 @@ def add_parser(commands: Any) -> None:
         type=int,
         choices=range(codes.MIN_GROUPS, codes.MAX_GROUPS + 1),
         default=codes.MIN_GROUPS,
-        help=f"groups of four after the prefix (default {codes.MIN_GROUPS}: "
+        help=f"groups of four after the prefix ({codes.MIN_GROUPS}: "
         f"{codes.random_bits(codes.MIN_GROUPS):.0f} random bits; each more adds "
         f"{codes.random_bits(codes.MIN_GROUPS + 1) - codes.random_bits(codes.MIN_GROUPS):.1f})",
     )
@@ -87,11 +87,13 @@ def add_parser(commands: Any) -> None:
 def _terms_arguments(parser: argparse.ArgumentParser, prefix_required: bool) -> None:
     terms = parser.add_argument_group("campaign terms (each code becomes one campaign)")
     terms.add_argument("--campaign", required=True, help="campaign name (must not contain codes)")
-    terms.add_argument("--kind", required=True, choices=get_args(CampaignKind))
+    terms.add_argument(
+        "--kind", required=True, choices=get_args(CampaignKind), help="what each code gives"
+    )
     terms.add_argument("--grant-days", type=int, help="for PREMIUM_GRANT: 1 to 3660")
     terms.add_argument("--discount-percent", type=int, help="for PERCENT_DISCOUNT: 1 to 99")
-    terms.add_argument("--max-uses", type=int, default=1, help="uses of each code (default 1)")
-    terms.add_argument("--per-user-limit", type=int, default=1, help="default 1")
+    terms.add_argument("--max-uses", type=int, default=1, help="uses of each code")
+    terms.add_argument("--per-user-limit", type=int, default=1, help="uses of one code by one user")
     terms.add_argument("--starts-at", type=timestamp, help="ISO 8601 with offset; default now")
     terms.add_argument("--ends-at", type=timestamp, help="ISO 8601 with offset; default never")
     terms.add_argument(
