@@ -3378,6 +3378,25 @@ ALTER FUNCTION billing.guard_purchase_change() OWNER TO starpass_owner;
 
 COMMENT ON FUNCTION billing.guard_purchase_change() IS 'Trigger: the purchase state machine and its fixed terms.';
 
+-- Name: is_ledger_entry(text, integer, integer); Type: FUNCTION; Schema: billing; Owner: starpass_owner
+
+CREATE FUNCTION billing.is_ledger_entry(p_actor text, p_stars_delta integer, p_premium_days_delta integer) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+BEGIN
+    -- The body of a table CHECK (ledger_entry), compiled once per connection rather than
+    -- parsed by every statement that writes billing.ledger (promo.is_redemption_state says why).
+    RETURN char_length(p_actor) BETWEEN 1 AND 128
+       AND (p_stars_delta <> 0 OR p_premium_days_delta <> 0);
+END
+$$;
+
+ALTER FUNCTION billing.is_ledger_entry(p_actor text, p_stars_delta integer, p_premium_days_delta integer) OWNER TO starpass_owner;
+
+-- Name: FUNCTION is_ledger_entry(p_actor text, p_stars_delta integer, p_premium_days_delta integer); Type: COMMENT; Schema: billing; Owner: starpass_owner
+
+COMMENT ON FUNCTION billing.is_ledger_entry(p_actor text, p_stars_delta integer, p_premium_days_delta integer) IS 'A ledger entry as a table CHECK: an actor of 1-128 characters and a change of stars or premium days.';
+
 -- Name: ledger_kinds(); Type: FUNCTION; Schema: billing; Owner: starpass_owner
 
 CREATE FUNCTION billing.ledger_kinds() RETURNS SETOF billing.ledger_kind
@@ -3428,8 +3447,7 @@ CREATE TABLE billing.ledger (
     premium_until_after timestamp with time zone,
     actor text NOT NULL,
     created_at timestamp with time zone NOT NULL,
-    CONSTRAINT ledger_actor_check CHECK (((char_length(actor) >= 1) AND (char_length(actor) <= 128))),
-    CONSTRAINT ledger_check CHECK (((stars_delta <> 0) OR (premium_days_delta <> 0)))
+    CONSTRAINT ledger_entry CHECK (billing.is_ledger_entry(actor, stars_delta, premium_days_delta))
 );
 
 ALTER TABLE billing.ledger OWNER TO starpass_owner;
@@ -3546,6 +3564,40 @@ ALTER FUNCTION billing.premium_after(p_before timestamp with time zone, p_days i
 
 COMMENT ON FUNCTION billing.premium_after(p_before timestamp with time zone, p_days integer, p_at timestamp with time zone) IS 'premium_until after moving p_days at p_at: a grant extends from max(p_at, premium_until), a removal shortens premium_until. The ledger and the invariant check share it.';
 
+-- Name: is_redemption_state(text, text, timestamp with time zone, timestamp with time zone, timestamp with time zone, timestamp with time zone, text); Type: FUNCTION; Schema: promo; Owner: starpass_owner
+
+CREATE FUNCTION promo.is_redemption_state(p_kind text, p_status text, p_reserved_until timestamp with time zone, p_consumed_at timestamp with time zone, p_expired_at timestamp with time zone, p_revoked_at timestamp with time zone, p_revoked_reason text) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+BEGIN
+    -- The body of a table CHECK (promo_redemptions_state). PL/pgSQL, not an expression in the
+    -- CHECK itself: PostgreSQL parses a table's CHECK expressions anew for every statement that
+    -- writes the table, a compiled function once per connection (docs/benchmarks.md, "CHECK
+    -- constraints"). NULL, like a CHECK, passes.
+    RETURN (p_kind <> 'PREMIUM_GRANT'
+            OR (p_status IN ('APPLIED', 'REVOKED') AND p_reserved_until IS NULL
+                AND p_consumed_at IS NULL AND p_expired_at IS NULL))
+       AND (p_kind <> 'PERCENT_DISCOUNT'
+            OR (p_status IN ('RESERVED', 'CONSUMED', 'EXPIRED', 'REVOKED') AND p_reserved_until IS NOT NULL))
+       AND coalesce(char_length(p_revoked_reason) BETWEEN 1 AND 1000, true)
+       AND CASE p_status
+           WHEN 'APPLIED' THEN p_revoked_at IS NULL
+           WHEN 'RESERVED' THEN p_consumed_at IS NULL AND p_expired_at IS NULL AND p_revoked_at IS NULL
+           WHEN 'CONSUMED' THEN p_consumed_at IS NOT NULL AND p_expired_at IS NULL AND p_revoked_at IS NULL
+           WHEN 'EXPIRED' THEN p_expired_at IS NOT NULL AND p_consumed_at IS NULL AND p_revoked_at IS NULL
+           WHEN 'REVOKED' THEN p_revoked_at IS NOT NULL AND p_revoked_reason IS NOT NULL
+                               AND p_expired_at IS NULL
+                               AND (p_kind = 'PREMIUM_GRANT' OR p_consumed_at IS NOT NULL)
+           END;
+END
+$$;
+
+ALTER FUNCTION promo.is_redemption_state(p_kind text, p_status text, p_reserved_until timestamp with time zone, p_consumed_at timestamp with time zone, p_expired_at timestamp with time zone, p_revoked_at timestamp with time zone, p_revoked_reason text) OWNER TO starpass_owner;
+
+-- Name: FUNCTION is_redemption_state(p_kind text, p_status text, p_reserved_until timestamp with time zone, p_consumed_at timestamp with time zone, p_expired_at timestamp with time zone, p_revoked_at timestamp with time zone, p_revoked_reason text); Type: COMMENT; Schema: promo; Owner: starpass_owner
+
+COMMENT ON FUNCTION promo.is_redemption_state(p_kind text, p_status text, p_reserved_until timestamp with time zone, p_consumed_at timestamp with time zone, p_expired_at timestamp with time zone, p_revoked_at timestamp with time zone, p_revoked_reason text) IS 'The redemption state machine as a table CHECK: PREMIUM_GRANT is APPLIED or REVOKED with no reservation, PERCENT_DISCOUNT is RESERVED, CONSUMED, EXPIRED or REVOKED with its reservation time, each status with exactly its timestamps, a revocation with its reason (1-1000 characters).';
+
 -- Name: promo_redemptions; Type: TABLE; Schema: promo; Owner: starpass_owner
 
 CREATE TABLE promo.promo_redemptions (
@@ -3561,20 +3613,9 @@ CREATE TABLE promo.promo_redemptions (
     expired_at timestamp with time zone,
     revoked_at timestamp with time zone,
     revoked_reason text,
-    CONSTRAINT promo_redemptions_discount_states CHECK (((kind <> 'PERCENT_DISCOUNT'::text) OR ((status = ANY (ARRAY['RESERVED'::text, 'CONSUMED'::text, 'EXPIRED'::text, 'REVOKED'::text])) AND (reserved_until IS NOT NULL)))),
-    CONSTRAINT promo_redemptions_grant_states CHECK (((kind <> 'PREMIUM_GRANT'::text) OR ((status = ANY (ARRAY['APPLIED'::text, 'REVOKED'::text])) AND (reserved_until IS NULL) AND (consumed_at IS NULL) AND (expired_at IS NULL)))),
     CONSTRAINT promo_redemptions_kind_check CHECK ((kind = ((kind)::promo.campaign_kind)::text)),
-    CONSTRAINT promo_redemptions_revoked_reason_check CHECK (((char_length(revoked_reason) >= 1) AND (char_length(revoked_reason) <= 1000))),
-    CONSTRAINT promo_redemptions_status_check CHECK ((status = ((status)::promo.redemption_status)::text)),
-    CONSTRAINT promo_redemptions_status_times CHECK (
-CASE status
-    WHEN 'APPLIED'::text THEN (revoked_at IS NULL)
-    WHEN 'RESERVED'::text THEN ((consumed_at IS NULL) AND (expired_at IS NULL) AND (revoked_at IS NULL))
-    WHEN 'CONSUMED'::text THEN ((consumed_at IS NOT NULL) AND (expired_at IS NULL) AND (revoked_at IS NULL))
-    WHEN 'EXPIRED'::text THEN ((expired_at IS NOT NULL) AND (consumed_at IS NULL) AND (revoked_at IS NULL))
-    WHEN 'REVOKED'::text THEN ((revoked_at IS NOT NULL) AND (revoked_reason IS NOT NULL) AND (expired_at IS NULL) AND ((kind = 'PREMIUM_GRANT'::text) OR (consumed_at IS NOT NULL)))
-    ELSE NULL::boolean
-END)
+    CONSTRAINT promo_redemptions_state CHECK (promo.is_redemption_state(kind, status, reserved_until, consumed_at, expired_at, revoked_at, revoked_reason)),
+    CONSTRAINT promo_redemptions_status_check CHECK ((status = ((status)::promo.redemption_status)::text))
 );
 
 ALTER TABLE promo.promo_redemptions OWNER TO starpass_owner;
@@ -3731,6 +3772,28 @@ ALTER FUNCTION core.is_user_id(p_user_id bigint) OWNER TO starpass_owner;
 -- Name: FUNCTION is_user_id(p_user_id bigint); Type: COMMENT; Schema: core; Owner: starpass_owner
 
 COMMENT ON FUNCTION core.is_user_id(p_user_id bigint) IS 'Whether a value is a Telegram user id (1 to 2^53-1).';
+
+-- Name: is_user_profile(text, text, text, text, timestamp with time zone); Type: FUNCTION; Schema: core; Owner: starpass_owner
+
+CREATE FUNCTION core.is_user_profile(p_username text, p_first_name text, p_language_code text, p_terms_version text, p_terms_accepted_at timestamp with time zone) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $_$
+BEGIN
+    -- The body of a table CHECK (users_profile), compiled once per connection rather than
+    -- parsed by every statement that writes core.users (promo.is_redemption_state says why).
+    RETURN coalesce(p_username ~ '^[A-Za-z0-9_]{1,32}$', true)
+       AND coalesce(char_length(p_first_name) BETWEEN 1 AND 64, true)
+       AND coalesce(p_language_code ~ '^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$', true)
+       AND coalesce(p_terms_version ~ '^[A-Za-z0-9._-]{1,16}$', true)
+       AND (p_terms_version IS NULL) = (p_terms_accepted_at IS NULL);
+END
+$_$;
+
+ALTER FUNCTION core.is_user_profile(p_username text, p_first_name text, p_language_code text, p_terms_version text, p_terms_accepted_at timestamp with time zone) OWNER TO starpass_owner;
+
+-- Name: FUNCTION is_user_profile(p_username text, p_first_name text, p_language_code text, p_terms_version text, p_terms_accepted_at timestamp with time zone); Type: COMMENT; Schema: core; Owner: starpass_owner
+
+COMMENT ON FUNCTION core.is_user_profile(p_username text, p_first_name text, p_language_code text, p_terms_version text, p_terms_accepted_at timestamp with time zone) IS 'A user''s profile as a table CHECK: username 1-32 of A-Za-z0-9_, first name 1-64 characters, a BCP 47 language tag, terms version 1-16 of A-Za-z0-9._- accepted together with its time; NULLs allowed.';
 
 -- Name: alert_send_interval(text); Type: FUNCTION; Schema: ops; Owner: starpass_owner
 
@@ -4984,9 +5047,15 @@ CREATE FUNCTION promo.has_wrong_check_character(p_code text) RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     AS $$
 DECLARE
-    -- Each helper is one expression, inlined here (the redemption calls this for every code).
-    v_window  bytea := promo.check_window(p_code);
+    v_window  bytea;
 BEGIN
+    -- The redemption calls this for every code: a code shorter than the window is no batch
+    -- code, and saying so first spares the window's 16 byte reads (78,000 instructions per redemption).
+    IF char_length(p_code) < 16 THEN
+        RETURN false;
+    END IF;
+    -- Each helper is one expression, inlined here.
+    v_window := promo.check_window(p_code);
     IF promo.is_batch_window(v_window) IS NOT TRUE THEN
         RETURN false;  -- not a generated batch code: it has no check character
     END IF;
@@ -5024,6 +5093,26 @@ ALTER FUNCTION promo.hmac(p_text text, p_pepper bytea) OWNER TO starpass_owner;
 
 COMMENT ON FUNCTION promo.hmac(p_text text, p_pepper bytea) IS 'HMAC-SHA256 of a text under a pepper (NULL pepper gives NULL).';
 
+-- Name: is_attempt_record(boolean, boolean, text, bytea); Type: FUNCTION; Schema: promo; Owner: starpass_owner
+
+CREATE FUNCTION promo.is_attempt_record(p_counted boolean, p_replayed boolean, p_outcome text, p_request_hash bytea) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+BEGIN
+    -- The body of a table CHECK (promo_attempts_record), compiled once per connection rather
+    -- than parsed by every statement that writes promo.promo_attempts (promo.is_redemption_state
+    -- says why).
+    RETURN octet_length(p_request_hash) = 32
+       AND (NOT p_counted OR (NOT p_replayed AND p_outcome NOT IN ('APPLIED', 'RESERVED', 'THROTTLED')));
+END
+$$;
+
+ALTER FUNCTION promo.is_attempt_record(p_counted boolean, p_replayed boolean, p_outcome text, p_request_hash bytea) OWNER TO starpass_owner;
+
+-- Name: FUNCTION is_attempt_record(p_counted boolean, p_replayed boolean, p_outcome text, p_request_hash bytea); Type: COMMENT; Schema: promo; Owner: starpass_owner
+
+COMMENT ON FUNCTION promo.is_attempt_record(p_counted boolean, p_replayed boolean, p_outcome text, p_request_hash bytea) IS 'An attempt as a table CHECK: a 32-byte request hash; only a refusal that was not replayed counts for the throttle.';
+
 -- Name: is_batch_window(bytea); Type: FUNCTION; Schema: promo; Owner: starpass_owner
 
 CREATE FUNCTION promo.is_batch_window(p_window bytea) RETURNS boolean
@@ -5045,6 +5134,26 @@ ALTER FUNCTION promo.is_batch_window(p_window bytea) OWNER TO starpass_owner;
 -- Name: FUNCTION is_batch_window(p_window bytea); Type: COMMENT; Schema: promo; Owner: starpass_owner
 
 COMMENT ON FUNCTION promo.is_batch_window(p_window bytea) IS 'Whether a promo.check_window has the pattern of a generated batch code: three letters and a digit three times, then three letters and the check character (letters without I, L, O; digits 2 to 9; the check character any of the 31).';
+
+-- Name: is_slot_state(smallint, integer, integer, integer); Type: FUNCTION; Schema: promo; Owner: starpass_owner
+
+CREATE FUNCTION promo.is_slot_state(p_slot_no smallint, p_capacity integer, p_used integer, p_held integer) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+BEGIN
+    -- The body of a table CHECK (capacity_slots_state), compiled once per connection rather
+    -- than parsed by every statement that writes promo.capacity_slots (promo.is_redemption_state
+    -- says why): each redemption moves a slot's counters.
+    RETURN p_slot_no >= 0 AND coalesce(p_capacity > 0, true) AND p_used >= 0 AND p_held >= 0
+       AND (p_capacity IS NULL OR p_used + p_held <= p_capacity);
+END
+$$;
+
+ALTER FUNCTION promo.is_slot_state(p_slot_no smallint, p_capacity integer, p_used integer, p_held integer) OWNER TO starpass_owner;
+
+-- Name: FUNCTION is_slot_state(p_slot_no smallint, p_capacity integer, p_used integer, p_held integer); Type: COMMENT; Schema: promo; Owner: starpass_owner
+
+COMMENT ON FUNCTION promo.is_slot_state(p_slot_no smallint, p_capacity integer, p_used integer, p_held integer) IS 'A capacity slot as a table CHECK: slot number from 0, capacity above 0 or none, used and held from 0 and together within the capacity.';
 
 -- Name: lock_user(bigint); Type: FUNCTION; Schema: promo; Owner: starpass_owner
 
@@ -5722,12 +5831,8 @@ CREATE TABLE core.users (
     data_deleted_at timestamp with time zone,
     promo_blocked_until timestamp with time zone,
     promo_counting_after_attempt_id bigint,
-    CONSTRAINT users_first_name_check CHECK (((char_length(first_name) >= 1) AND (char_length(first_name) <= 64))),
-    CONSTRAINT users_language_code_check CHECK ((language_code ~ '^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$'::text)),
-    CONSTRAINT users_terms_together CHECK (((terms_version IS NULL) = (terms_accepted_at IS NULL))),
-    CONSTRAINT users_terms_version_check CHECK ((terms_version ~ '^[A-Za-z0-9._-]{1,16}$'::text)),
-    CONSTRAINT users_user_id_check CHECK ((user_id > 0)),
-    CONSTRAINT users_username_check CHECK ((username ~ '^[A-Za-z0-9_]{1,32}$'::text))
+    CONSTRAINT users_profile CHECK (core.is_user_profile(username, first_name, language_code, terms_version, terms_accepted_at)),
+    CONSTRAINT users_user_id_check CHECK ((user_id > 0))
 );
 
 ALTER TABLE core.users OWNER TO starpass_owner;
@@ -6022,11 +6127,7 @@ CREATE TABLE promo.capacity_slots (
     capacity integer,
     used integer DEFAULT 0 NOT NULL,
     held integer DEFAULT 0 NOT NULL,
-    CONSTRAINT capacity_slots_capacity_check CHECK ((capacity > 0)),
-    CONSTRAINT capacity_slots_held_check CHECK ((held >= 0)),
-    CONSTRAINT capacity_slots_slot_no_check CHECK ((slot_no >= 0)),
-    CONSTRAINT capacity_slots_used_check CHECK ((used >= 0)),
-    CONSTRAINT capacity_slots_within_capacity CHECK (((capacity IS NULL) OR ((used + held) <= capacity)))
+    CONSTRAINT capacity_slots_state CHECK (promo.is_slot_state(slot_no, capacity, used, held))
 )
 WITH (fillfactor='50');
 
@@ -6050,9 +6151,8 @@ CREATE TABLE promo.promo_attempts (
     counted boolean DEFAULT false NOT NULL,
     binding boolean GENERATED ALWAYS AS (((NOT replayed) AND (outcome <> ALL (ARRAY['THROTTLED'::text, 'IDEMPOTENCY_CONFLICT'::text])))) STORED,
     created_at timestamp with time zone NOT NULL,
-    CONSTRAINT promo_attempts_counted_refusals CHECK (((NOT counted) OR ((NOT replayed) AND (outcome <> ALL (ARRAY['APPLIED'::text, 'RESERVED'::text, 'THROTTLED'::text]))))),
     CONSTRAINT promo_attempts_outcome_check CHECK ((outcome = ((outcome)::promo.redeem_outcome)::text)),
-    CONSTRAINT promo_attempts_request_hash_check CHECK ((octet_length(request_hash) = 32))
+    CONSTRAINT promo_attempts_record CHECK (promo.is_attempt_record(counted, replayed, outcome, request_hash))
 );
 
 ALTER TABLE promo.promo_attempts OWNER TO starpass_owner;
@@ -6973,6 +7073,10 @@ REVOKE ALL ON FUNCTION billing.discount_price(p_base integer, p_percent integer)
 
 REVOKE ALL ON FUNCTION billing.guard_purchase_change() FROM PUBLIC;
 
+-- Name: FUNCTION is_ledger_entry(p_actor text, p_stars_delta integer, p_premium_days_delta integer); Type: ACL; Schema: billing; Owner: starpass_owner
+
+REVOKE ALL ON FUNCTION billing.is_ledger_entry(p_actor text, p_stars_delta integer, p_premium_days_delta integer) FROM PUBLIC;
+
 -- Name: FUNCTION ledger_kinds(); Type: ACL; Schema: billing; Owner: starpass_owner
 
 REVOKE ALL ON FUNCTION billing.ledger_kinds() FROM PUBLIC;
@@ -6984,6 +7088,10 @@ REVOKE ALL ON FUNCTION billing.post_ledger_entry(p_user_id bigint, p_kind text, 
 -- Name: FUNCTION premium_after(p_before timestamp with time zone, p_days integer, p_at timestamp with time zone); Type: ACL; Schema: billing; Owner: starpass_owner
 
 REVOKE ALL ON FUNCTION billing.premium_after(p_before timestamp with time zone, p_days integer, p_at timestamp with time zone) FROM PUBLIC;
+
+-- Name: FUNCTION is_redemption_state(p_kind text, p_status text, p_reserved_until timestamp with time zone, p_consumed_at timestamp with time zone, p_expired_at timestamp with time zone, p_revoked_at timestamp with time zone, p_revoked_reason text); Type: ACL; Schema: promo; Owner: starpass_owner
+
+REVOKE ALL ON FUNCTION promo.is_redemption_state(p_kind text, p_status text, p_reserved_until timestamp with time zone, p_consumed_at timestamp with time zone, p_expired_at timestamp with time zone, p_revoked_at timestamp with time zone, p_revoked_reason text) FROM PUBLIC;
 
 -- Name: FUNCTION settle_purchase(p_purchase billing.purchases, p_redemption promo.promo_redemptions, p_charge_id text, p_now timestamp with time zone); Type: ACL; Schema: billing; Owner: starpass_owner
 
@@ -7008,6 +7116,10 @@ REVOKE ALL ON FUNCTION core.ensure_user(p_user_id bigint) FROM PUBLIC;
 -- Name: FUNCTION is_user_id(p_user_id bigint); Type: ACL; Schema: core; Owner: starpass_owner
 
 REVOKE ALL ON FUNCTION core.is_user_id(p_user_id bigint) FROM PUBLIC;
+
+-- Name: FUNCTION is_user_profile(p_username text, p_first_name text, p_language_code text, p_terms_version text, p_terms_accepted_at timestamp with time zone); Type: ACL; Schema: core; Owner: starpass_owner
+
+REVOKE ALL ON FUNCTION core.is_user_profile(p_username text, p_first_name text, p_language_code text, p_terms_version text, p_terms_accepted_at timestamp with time zone) FROM PUBLIC;
 
 -- Name: FUNCTION alert_send_interval(p_provider text); Type: ACL; Schema: ops; Owner: starpass_owner
 
@@ -7213,9 +7325,17 @@ REVOKE ALL ON FUNCTION promo.hash_code(p_code text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION promo.hmac(p_text text, p_pepper bytea) FROM PUBLIC;
 
+-- Name: FUNCTION is_attempt_record(p_counted boolean, p_replayed boolean, p_outcome text, p_request_hash bytea); Type: ACL; Schema: promo; Owner: starpass_owner
+
+REVOKE ALL ON FUNCTION promo.is_attempt_record(p_counted boolean, p_replayed boolean, p_outcome text, p_request_hash bytea) FROM PUBLIC;
+
 -- Name: FUNCTION is_batch_window(p_window bytea); Type: ACL; Schema: promo; Owner: starpass_owner
 
 REVOKE ALL ON FUNCTION promo.is_batch_window(p_window bytea) FROM PUBLIC;
+
+-- Name: FUNCTION is_slot_state(p_slot_no smallint, p_capacity integer, p_used integer, p_held integer); Type: ACL; Schema: promo; Owner: starpass_owner
+
+REVOKE ALL ON FUNCTION promo.is_slot_state(p_slot_no smallint, p_capacity integer, p_used integer, p_held integer) FROM PUBLIC;
 
 -- Name: FUNCTION lock_user(p_user_id bigint); Type: ACL; Schema: promo; Owner: starpass_owner
 
