@@ -416,7 +416,8 @@ async def test_a_payment_handled_again_after_a_lost_claim_credits_once(
         u for u in chat.sandbox.delivered if "successful_payment" in u.get("message", {})
     )
     admin_conn.execute(
-        "UPDATE core.telegram_updates SET handled_at = NULL, claimed_at = NULL WHERE update_id = %s",
+        "UPDATE core.telegram_updates SET handled_at = NULL, claimed_at = NULL"
+        " WHERE update_id = %s",
         (payment["update_id"],),
     )  # as if the first delivery had died after settling, before finishing, its lease run out
     start = len(chat.sandbox.calls)
