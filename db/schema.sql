@@ -1068,19 +1068,38 @@ CREATE FUNCTION api.claim_telegram_update(p_update_id bigint) RETURNS TABLE(outc
     AS $$
 DECLARE
     v_now  timestamptz := ops.now();
+    v_row  core.telegram_updates;
 BEGIN
     PERFORM ops.check_argument(p_update_id >= 0, 'p_update_id',
         format('update id %s is negative', p_update_id), 'Pass Telegram''s update.update_id.');
-    -- NEW: handle it. RETRY: an earlier delivery did not finish (the handlers are idempotent, so
-    -- handling again is safe). DUPLICATE: handled already; answer 200 and do nothing.
-    RETURN QUERY
-    INSERT INTO core.telegram_updates AS u (update_id, received_at)
-    VALUES (p_update_id, v_now)
-    ON CONFLICT (update_id) DO UPDATE
-    SET attempts = u.attempts + CASE WHEN u.handled_at IS NULL THEN 1 ELSE 0 END
-    RETURNING CASE WHEN u.attempts = 1 AND u.handled_at IS NULL THEN 'NEW'
-                   WHEN u.handled_at IS NULL THEN 'RETRY' ELSE 'DUPLICATE' END,
-              u.attempts;
+    -- NEW: handle it. BUSY: another delivery holds it (its lease runs): answer non-2xx, Telegram
+    -- delivers again. RETRY: an earlier delivery did not finish and its lease ran out (the
+    -- handlers are idempotent, so handling again is safe); this one takes the lease.
+    -- DUPLICATE: handled already; answer 200 and do nothing.
+    INSERT INTO core.telegram_updates AS u (update_id, received_at, claimed_at)
+    VALUES (p_update_id, v_now, v_now)
+    ON CONFLICT (update_id) DO NOTHING
+    RETURNING u.* INTO v_row;
+    IF FOUND THEN
+        outcome := 'NEW';
+        attempts := v_row.attempts;
+    ELSE
+        -- The row lock orders concurrent deliveries: one takes an expired lease, the rest see it.
+        SELECT u.* INTO v_row FROM core.telegram_updates AS u
+        WHERE u.update_id = p_update_id FOR UPDATE;
+        IF v_row.handled_at IS NOT NULL THEN
+            outcome := 'DUPLICATE';
+        ELSIF v_row.claimed_at > v_now - ops.setting_interval('core.telegram_update_lease') THEN
+            outcome := 'BUSY';
+        ELSE
+            UPDATE core.telegram_updates AS u SET attempts = u.attempts + 1, claimed_at = v_now
+            WHERE u.update_id = p_update_id
+            RETURNING u.* INTO v_row;
+            outcome := 'RETRY';
+        END IF;
+        attempts := v_row.attempts;
+    END IF;
+    RETURN NEXT;
     -- Keep a week: Telegram gives up redelivering after 24 hours.
     DELETE FROM core.telegram_updates AS o
     WHERE o.update_id IN (SELECT d.update_id FROM core.telegram_updates AS d
@@ -1092,7 +1111,7 @@ ALTER FUNCTION api.claim_telegram_update(p_update_id bigint) OWNER TO starpass_o
 
 -- Name: FUNCTION claim_telegram_update(p_update_id bigint); Type: COMMENT; Schema: api; Owner: starpass_owner
 
-COMMENT ON FUNCTION api.claim_telegram_update(p_update_id bigint) IS 'The webhook''s dedup by update_id: NEW, RETRY (an earlier delivery did not finish) or DUPLICATE (already handled); prunes entries older than a week.';
+COMMENT ON FUNCTION api.claim_telegram_update(p_update_id bigint) IS 'The webhook''s dedup by update_id: NEW, BUSY (another delivery holds its lease), RETRY (an earlier delivery did not finish within its lease; this one takes it) or DUPLICATE (already handled); prunes entries older than a week.';
 
 -- Name: complete_purchase(bigint, text, text, text, bigint); Type: FUNCTION; Schema: api; Owner: starpass_owner
 
@@ -5806,6 +5825,7 @@ CREATE TABLE core.telegram_updates (
     received_at timestamp with time zone NOT NULL,
     handled_at timestamp with time zone,
     attempts integer DEFAULT 1 NOT NULL,
+    claimed_at timestamp with time zone,
     CONSTRAINT telegram_updates_attempts_check CHECK ((attempts >= 1)),
     CONSTRAINT telegram_updates_update_id_check CHECK ((update_id >= 0))
 );
@@ -5815,6 +5835,10 @@ ALTER TABLE core.telegram_updates OWNER TO starpass_owner;
 -- Name: TABLE telegram_updates; Type: COMMENT; Schema: core; Owner: starpass_owner
 
 COMMENT ON TABLE core.telegram_updates IS 'Updates the bot received (by Telegram''s update_id) and whether handling finished; a redelivery of a handled update is answered without acting again.';
+
+-- Name: COLUMN telegram_updates.claimed_at; Type: COMMENT; Schema: core; Owner: starpass_owner
+
+COMMENT ON COLUMN core.telegram_updates.claimed_at IS 'When the latest delivery that took the update claimed it; its lease runs core.telegram_update_lease from then (NULL: no delivery holds it).';
 
 -- Name: users; Type: TABLE; Schema: core; Owner: starpass_owner
 

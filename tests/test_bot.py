@@ -416,9 +416,10 @@ async def test_a_payment_handled_again_after_a_lost_claim_credits_once(
         u for u in chat.sandbox.delivered if "successful_payment" in u.get("message", {})
     )
     admin_conn.execute(
-        "UPDATE core.telegram_updates SET handled_at = NULL WHERE update_id = %s",
+        "UPDATE core.telegram_updates SET handled_at = NULL, claimed_at = NULL"
+        " WHERE update_id = %s",
         (payment["update_id"],),
-    )  # as if the first delivery had died after settling, before finishing
+    )  # as if the first delivery had died after settling, before finishing, its lease run out
     start = len(chat.sandbox.calls)
     assert (await chat.sandbox.deliver(payment))["status"] == 200
     assert _sent(chat.sandbox.calls[start:])[0]["text"].startswith("💫 Danke"), "told again"
@@ -427,6 +428,43 @@ async def test_a_payment_handled_again_after_a_lost_claim_credits_once(
         (user,),
     ).fetchone()
     assert credits == {"n": 1}
+
+
+async def test_a_delivery_while_another_holds_the_update_is_503_and_not_handled(
+    chat: Chat, admin_conn: Conn
+) -> None:
+    """BUSY: another replica is handling this update_id now; the answer is never 200."""
+    update = chat.sandbox.typed_update(_user(), "/start", "en")
+    admin_conn.execute(
+        "INSERT INTO core.telegram_updates (update_id, received_at, claimed_at)"
+        " VALUES (%s, ops.now(), ops.now())",
+        (update["update_id"],),
+    )  # claimed by a delivery still in flight
+    start = len(chat.sandbox.calls)
+    delivery = await chat.sandbox.deliver(update)
+    assert delivery["status"] == 503, delivery
+    assert chat.sandbox.calls[start:] == [], "not handled here"
+    admin_conn.execute(
+        "UPDATE core.telegram_updates SET claimed_at = NULL WHERE update_id = %s",
+        (update["update_id"],),
+    )  # its lease ran out
+    assert (await chat.sandbox.deliver(update))["status"] == 200
+    assert len(_sent(chat.sandbox.calls[start:])) == 1, "handled once, by the retry"
+
+
+async def test_concurrent_deliveries_of_one_update_are_handled_once(chat: Chat) -> None:
+    """Many deliveries of one update_id at once (as on several replicas): one handler run;
+    the others are 503 (BUSY) while it is in flight, or 200 (DUPLICATE) after it finished."""
+    update = chat.sandbox.typed_update(_user(), "/start", "en")
+    start = len(chat.sandbox.calls)
+    deliveries = await asyncio.gather(*(chat.sandbox.deliver(update) for _ in range(20)))
+    statuses = sorted(d["status"] for d in deliveries)
+    assert set(statuses) <= {200, 503}, statuses
+    assert 200 in statuses
+    assert len(_sent(chat.sandbox.calls[start:])) == 1, "exactly one handler run"
+    after = len(chat.sandbox.calls)
+    assert (await chat.sandbox.deliver(update))["status"] == 200
+    assert chat.sandbox.calls[after:] == [], "DUPLICATE after it finished"
 
 
 async def test_tampered_callback_data_is_answered_not_retried(chat: Chat) -> None:

@@ -24,6 +24,15 @@ HARMLESS_ANSWER_ERRORS = ("query is too old", "query ID is invalid")
 MAX_ATTEMPTS = 10
 
 
+class UpdateBusy(Exception):
+    """Another delivery of this update holds its lease: not handled here; the webhook answers
+    non-2xx so Telegram delivers it again."""
+
+    def __init__(self, update_id: int) -> None:
+        super().__init__(f"update {update_id} is being handled by another delivery")
+        self.update_id = update_id
+
+
 class UpdateOnce(BaseMiddleware):
     """Claims each update_id in the database before handling it. Telegram delivers at least
     once: an update handled already is answered 200 and nothing else; one whose earlier
@@ -50,6 +59,8 @@ class UpdateOnce(BaseMiddleware):
         if claim["outcome"] == "DUPLICATE":
             log.info("telegram_update_duplicate", update_id=event.update_id)
             return None
+        if claim["outcome"] == "BUSY":
+            raise UpdateBusy(event.update_id)
         if claim["attempts"] > MAX_ATTEMPTS:
             # Failing every time (a bug, a dependency gone): stop the redelivery loop, loudly.
             # A payment among them is still found by `starpass payments reconcile`.

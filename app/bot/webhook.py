@@ -20,7 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 
 from app.api.problems import problem
-from app.bot.middlewares import CallbackAnswers, HonorRetryAfter, UpdateOnce
+from app.bot.middlewares import CallbackAnswers, HonorRetryAfter, UpdateBusy, UpdateOnce
 from app.bot.routers import checkout, promo, referral, start, support
 from app.bot.sandbox import SANDBOX_TOKEN
 from app.bot.texts import language_middleware, make_i18n
@@ -123,6 +123,14 @@ class TelegramWebhook(SimpleRequestHandler):
             # feed_update, not feed_webhook_update: that one answers 200 after 55 s and goes on
             # in the background, where a failure would never be delivered again.
             await self.dispatcher.feed_update(self.bot, update, **self.data)
+        except UpdateBusy:
+            # Another delivery (another replica) is handling it now: never 200, or it is lost.
+            log.info("telegram_update_busy", update_id=update.update_id)
+            response = problem(
+                503, "update_in_progress", "Another delivery of this update is being handled."
+            )
+            response.headers["Retry-After"] = "30"
+            return response
         except TelegramForbiddenError:
             # The user blocked the bot: nothing can reach them, and a retry cannot change that.
             log.warning("telegram_user_unreachable", update_id=update.update_id)

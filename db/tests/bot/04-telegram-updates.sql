@@ -1,7 +1,7 @@
 -- The webhook's once-only handling: api.claim_telegram_update and api.finish_telegram_update,
 -- and the pruning of old entries, with the injectable clock.
 BEGIN;
-SELECT plan(23);
+SELECT plan(29);
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-09-01 00:00:00+00';
@@ -16,20 +16,35 @@ SELECT results_eq($$ SELECT * FROM api.claim_telegram_update(700001) $$, $$ VALU
 SELECT results_eq($$ SELECT received_at, handled_at, attempts FROM core.telegram_updates WHERE update_id = 700001 $$,
                   $$ VALUES ('2030-09-10 00:00:00+00'::timestamptz, NULL::timestamptz, 1) $$, 'and recorded');
 UPDATE ops.clock SET frozen_at = '2030-09-10 00:00:30+00';
+SELECT results_eq($$ SELECT * FROM api.claim_telegram_update(700001) $$, $$ VALUES ('BUSY', 1) $$,
+                  'a redelivery while the first holds its lease (90 s) is BUSY');
+UPDATE ops.clock SET frozen_at = '2030-09-10 00:01:29.999+00';
+SELECT results_eq($$ SELECT * FROM api.claim_telegram_update(700001) $$, $$ VALUES ('BUSY', 1) $$,
+                  'still BUSY just before the lease ends; attempts unchanged');
+SELECT results_eq($$ SELECT claimed_at, attempts FROM core.telegram_updates WHERE update_id = 700001 $$,
+                  $$ VALUES ('2030-09-10 00:00:00+00'::timestamptz, 1) $$, 'a BUSY claim takes nothing');
+UPDATE ops.clock SET frozen_at = '2030-09-10 00:01:30+00';
 SELECT results_eq($$ SELECT * FROM api.claim_telegram_update(700001) $$, $$ VALUES ('RETRY', 2) $$,
-                  'a redelivery before handling finished is RETRY, attempt 2');
+                  'once the lease has run out, a redelivery is RETRY, attempt 2');
+SELECT results_eq($$ SELECT claimed_at, attempts FROM core.telegram_updates WHERE update_id = 700001 $$,
+                  $$ VALUES ('2030-09-10 00:01:30+00'::timestamptz, 2) $$, 'and takes the lease');
+SELECT results_eq($$ SELECT * FROM api.claim_telegram_update(700001) $$, $$ VALUES ('BUSY', 2) $$,
+                  'so the next delivery at once is BUSY again');
+SELECT is((SELECT changed FROM api.set_setting('core.telegram_update_lease', '10 seconds', 'test')), true,
+          'the lease is a setting');
+UPDATE ops.clock SET frozen_at = '2030-09-10 00:01:40+00';
 SELECT results_eq($$ SELECT * FROM api.claim_telegram_update(700001) $$, $$ VALUES ('RETRY', 3) $$,
-                  'and attempt 3');
+                  'a shorter lease runs out sooner: RETRY, attempt 3');
 SELECT is(api.finish_telegram_update(700001), true, 'finishing a claimed update: true');
 SELECT results_eq($$ SELECT received_at, handled_at, attempts FROM core.telegram_updates WHERE update_id = 700001 $$,
-                  $$ VALUES ('2030-09-10 00:00:00+00'::timestamptz, '2030-09-10 00:00:30+00'::timestamptz, 3) $$,
+                  $$ VALUES ('2030-09-10 00:00:00+00'::timestamptz, '2030-09-10 00:01:40+00'::timestamptz, 3) $$,
                   'handled now; received_at is the first delivery''s');
-UPDATE ops.clock SET frozen_at = '2030-09-10 00:01:00+00';
+UPDATE ops.clock SET frozen_at = '2030-09-10 00:05:00+00';
 SELECT results_eq($$ SELECT * FROM api.claim_telegram_update(700001) $$, $$ VALUES ('DUPLICATE', 3) $$,
                   'a redelivery after handling is DUPLICATE; attempts stay');
 SELECT is(api.finish_telegram_update(700001), true, 'finishing again: true');
 SELECT is((SELECT handled_at FROM core.telegram_updates WHERE update_id = 700001),
-          '2030-09-10 00:00:30+00'::timestamptz, 'the first handling time is kept');
+          '2030-09-10 00:01:40+00'::timestamptz, 'the first handling time is kept');
 SELECT is(api.finish_telegram_update(700999), false, 'finishing an update never claimed: false');
 SELECT is(api.finish_telegram_update(NULL), false, 'finishing no update: false');
 SELECT is((SELECT count(*) FROM core.telegram_updates WHERE update_id = 700999), 0::bigint, 'and records nothing');
@@ -46,6 +61,7 @@ INSERT INTO core.telegram_updates (update_id, received_at, handled_at)
 SELECT 800000 + i, '2030-09-03 00:01:00+00', CASE WHEN i % 2 = 0 THEN '2030-09-03 00:02:00+00'::timestamptz END
 FROM generate_series(1, 150) AS i;
 SELECT is((SELECT count(*) FROM core.telegram_updates), 152::bigint, '150 entries received on 2030-09-03');
+UPDATE ops.clock SET frozen_at = '2030-09-10 00:01:00+00';
 SELECT is((SELECT outcome FROM api.claim_telegram_update(700002)), 'NEW', 'a claim on 2030-09-10 00:01 (7 days later)');
 SELECT is((SELECT count(*) FROM core.telegram_updates WHERE update_id > 800000), 150::bigint,
           'exactly 7 days old: kept');
