@@ -298,12 +298,16 @@ async def test_refund_through_the_internal_api_is_idempotent(chat: Chat, admin_c
 def test_callback_data_fits_telegrams_64_bytes(admin_conn: Conn) -> None:
     """The longest values the database allows (plan codes <= 20, terms versions <= 16
     characters, bigint ids) still pack into Telegram's 64 bytes."""
-    limits = admin_conn.execute(
+    plan_limit = admin_conn.execute(
         "SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint"
-        " WHERE conname IN ('plans_code_fits_callback', 'users_terms_version_check')"
-        " ORDER BY conname"
-    ).fetchall()
-    assert "<= 20" in str(limits[0]["def"]) and "{1,16}" in str(limits[1]["def"])
+        " WHERE conname = 'plans_code_fits_callback'"
+    ).fetchone()
+    assert plan_limit and "<= 20" in str(plan_limit["def"])
+    terms = admin_conn.execute(
+        "SELECT core.is_user_profile(NULL, NULL, NULL, repeat('v', 16), now()) AS sixteen,"
+        "       core.is_user_profile(NULL, NULL, NULL, repeat('v', 17), now()) AS seventeen"
+    ).fetchone()
+    assert terms == {"sixteen": True, "seventeen": False}
     longest = {"plan": "p" * 20, "rid": 2**63 - 1}
     assert len(PlanChosen(**longest).pack().encode()) <= 64
     assert len(TermsAccepted(version="v" * 16, **longest).pack().encode()) <= 64
