@@ -1,7 +1,8 @@
 CREATE OR REPLACE FUNCTION promo.slot_capacities(p_max_uses integer)
 RETURNS TABLE (slot_no smallint, capacity integer)
 LANGUAGE sql STABLE
--- A single SELECT, inlined into the caller's INSERT (an import's million codes included).
+-- A single SELECT, inlined into the caller. A caller joining it to many rows materializes it
+-- first (api.import_promo_codes): inlined into a join, the setting is read for every row.
 AS $$
     -- Spread capacity evenly; slot i gets one extra unit while the remainder lasts.
     SELECT i::smallint, p_max_uses / s.n + CASE WHEN i < p_max_uses % s.n THEN 1 ELSE 0 END

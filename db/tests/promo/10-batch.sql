@@ -4,7 +4,7 @@
 -- duplicates in the batch, among campaigns and across a pepper rotation, slots, the one audit
 -- row, and every refusal.
 BEGIN;
-SELECT plan(54);
+SELECT plan(59);
 SET LOCAL client_min_messages = warning;  -- the import's progress NOTICEs
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
@@ -218,6 +218,28 @@ SELECT results_eq(
     $$ SELECT count(*), count(s.capacity) FROM unlimited JOIN promo.capacity_slots AS s USING (promo_code_id) $$,
     $$ VALUES (64::bigint, 0::bigint) $$, 'an unlimited code gets 64 slots without a capacity');
 SELECT is_empty($$ SELECT * FROM api.check_invariants() $$, 'the invariants hold after the imports');
+
+-- The slots go in with replica mode (no per-row foreign-key check), which skips triggers and
+-- rules: the table must have none but its foreign key's.
+SELECT ok(pg_catalog.has_parameter_privilege('starpass_owner', 'session_replication_role', 'SET'),
+          'bootstrap (as a superuser) let the owner set session_replication_role');
+SELECT is_empty(
+    $$ SELECT t.tgname FROM pg_catalog.pg_trigger AS t WHERE t.tgrelid = 'promo.capacity_slots'::regclass AND NOT t.tgisinternal
+       UNION ALL SELECT r.rulename::text FROM pg_catalog.pg_rules AS r WHERE r.schemaname = 'promo' AND r.tablename = 'capacity_slots' $$,
+    'promo.capacity_slots has no trigger or rule that replica mode would skip');
+SELECT is_empty(
+    $$ SELECT s.promo_code_id FROM promo.capacity_slots AS s LEFT JOIN promo.promo_codes AS c USING (promo_code_id)
+       WHERE c.promo_code_id IS NULL $$,
+    'every slot an import wrote references its campaign');
+SELECT is(current_setting('session_replication_role'), 'origin', 'the import leaves replica mode behind');
+-- Without the privilege (a managed server): the same slots, with the foreign-key check.
+REVOKE SET ON PARAMETER session_replication_role FROM starpass_owner;
+CREATE TEMP TABLE checked AS SELECT * FROM pg_temp.import(ARRAY[pg_temp.batch('JUNEPQR3STU4VWX5YZA')], p_max_uses => 2);
+SELECT results_eq(
+    $$ SELECT c.status, s.slot_no, s.capacity FROM checked AS c JOIN promo.capacity_slots AS s USING (promo_code_id) ORDER BY s.slot_no $$,
+    $$ VALUES ('INSERTED', 0::smallint, 1), ('INSERTED', 1::smallint, 1) $$,
+    'without the privilege the import inserts the same slots (foreign key checked)');
+GRANT SET ON PARAMETER session_replication_role TO starpass_owner;
 
 -- A pepper rotation: a code created under the previous pepper is a duplicate.
 SET LOCAL promo.pepper_previous = 'test-pepper-0123456789-0123456789-abcdef';
