@@ -1796,15 +1796,19 @@ BEGIN
                                       promo.code_refusal(n.code, v_prefix, v_letters),
                                       CASE WHEN promo.is_batch_window(n.w) AND promo.check_sum(n.w) <> 0
                                            THEN 'check_character' END) AS reason
-                      FROM (SELECT s.line, s.problem, c.code, promo.check_window(c.code) AS w
-                            FROM pg_temp.promo_import AS s
-                            CROSS JOIN LATERAL (SELECT translate(s.code, '- ', '') AS bare) AS b
-                            CROSS JOIN LATERAL (
-                                SELECT CASE WHEN b.bare !~ '[^A-Z0-9]' AND char_length(b.bare) BETWEEN 1 AND 64
-                                            AND char_length(s.code) <= 256
-                                            THEN b.bare ELSE promo.normalize_code_or_null(s.code) END AS code) AS c
-                            OFFSET 0  -- n.code and n.w stay columns, so the checks are inlined
-                           ) AS n
+                      FROM (SELECT c.line, c.problem, c.code, promo.check_window(c.code) AS w
+                            FROM (SELECT b.line, b.problem,
+                                         CASE WHEN b.bare !~ '[^A-Z0-9]' AND char_length(b.bare) BETWEEN 1 AND 64
+                                              AND char_length(b.raw) <= 256
+                                              THEN b.bare ELSE promo.normalize_code_or_null(b.raw) END AS code
+                                  FROM (SELECT s.line, s.problem, s.code AS raw, translate(s.code, '- ', '') AS bare
+                                        FROM pg_temp.promo_import AS s
+                                        OFFSET 0) AS b
+                                  OFFSET 0) AS c
+                            -- Each layer's columns stay columns: a column of a flattened
+                            -- subquery is its expression again wherever it is used (the
+                            -- translate() above once ran ten times per line).
+                            OFFSET 0) AS n
                      ) AS k
                 OFFSET 0  -- each hash computed once (the window sorts by it)
                ) AS h
@@ -4659,6 +4663,20 @@ ALTER FUNCTION promo.batch_alphabet() OWNER TO starpass_owner;
 
 COMMENT ON FUNCTION promo.batch_alphabet() IS 'The 31 characters of generated batch codes (no 0, 1, I, L, O), in the order that gives each its value 0 to 30 for the check character (app/codes.py holds the same).';
 
+-- Name: batch_values(); Type: FUNCTION; Schema: promo; Owner: starpass_owner
+
+CREATE FUNCTION promo.batch_values() RETURNS bytea
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT '\x00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000005d5e5f60616263640000000000000065666768696a6b6c006d6e006f70007172737475767778797a7b000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000'::bytea
+$$;
+
+ALTER FUNCTION promo.batch_values() OWNER TO starpass_owner;
+
+-- Name: FUNCTION batch_values(); Type: COMMENT; Schema: promo; Owner: starpass_owner
+
+COMMENT ON FUNCTION promo.batch_values() IS 'Byte b''s value in the batch alphabet: 93 + its place in promo.batch_alphabet() (0 to 30), 0 for any other byte; 256 bytes, read with get_byte(promo.batch_values(), b).';
+
 -- Name: book_capacity(); Type: FUNCTION; Schema: promo; Owner: starpass_owner
 
 CREATE FUNCTION promo.book_capacity() RETURNS trigger
@@ -4973,12 +4991,22 @@ COMMENT ON FUNCTION promo.check_rotation(p_pepper_id bytea) IS 'Without a previo
 CREATE FUNCTION promo.check_sum(p_window bytea) RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-    SELECT (16 * get_byte(p_window, 0) + 15 * get_byte(p_window, 1) + 14 * get_byte(p_window, 2) +
-            13 * get_byte(p_window, 3) + 12 * get_byte(p_window, 4) + 11 * get_byte(p_window, 5) +
-            10 * get_byte(p_window, 6) + 9 * get_byte(p_window, 7) + 8 * get_byte(p_window, 8) +
-            7 * get_byte(p_window, 9) + 6 * get_byte(p_window, 10) + 5 * get_byte(p_window, 11) +
-            4 * get_byte(p_window, 12) + 3 * get_byte(p_window, 13) + 2 * get_byte(p_window, 14) +
-            1 * get_byte(p_window, 15)) % 31
+    SELECT (16 * get_byte(promo.batch_values(), get_byte(p_window, 0)) +
+            15 * get_byte(promo.batch_values(), get_byte(p_window, 1)) +
+            14 * get_byte(promo.batch_values(), get_byte(p_window, 2)) +
+            13 * get_byte(promo.batch_values(), get_byte(p_window, 3)) +
+            12 * get_byte(promo.batch_values(), get_byte(p_window, 4)) +
+            11 * get_byte(promo.batch_values(), get_byte(p_window, 5)) +
+            10 * get_byte(promo.batch_values(), get_byte(p_window, 6)) +
+            9 * get_byte(promo.batch_values(), get_byte(p_window, 7)) +
+            8 * get_byte(promo.batch_values(), get_byte(p_window, 8)) +
+            7 * get_byte(promo.batch_values(), get_byte(p_window, 9)) +
+            6 * get_byte(promo.batch_values(), get_byte(p_window, 10)) +
+            5 * get_byte(promo.batch_values(), get_byte(p_window, 11)) +
+            4 * get_byte(promo.batch_values(), get_byte(p_window, 12)) +
+            3 * get_byte(promo.batch_values(), get_byte(p_window, 13)) +
+            2 * get_byte(promo.batch_values(), get_byte(p_window, 14)) +
+            1 * get_byte(promo.batch_values(), get_byte(p_window, 15))) % 31
 $$;
 
 ALTER FUNCTION promo.check_sum(p_window bytea) OWNER TO starpass_owner;
@@ -4992,14 +5020,14 @@ COMMENT ON FUNCTION promo.check_sum(p_window bytea) IS 'The check sum of a promo
 CREATE FUNCTION promo.check_window(p_code text) RETURNS bytea
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-    SELECT translate(right(p_code, 16), promo.batch_alphabet(), ']^_`abcdefghijklmnopqrstuvwxyz{')::bytea
+    SELECT convert_to(right(p_code, 16), 'UTF8')
 $$;
 
 ALTER FUNCTION promo.check_window(p_code text) OWNER TO starpass_owner;
 
 -- Name: FUNCTION check_window(p_code text); Type: COMMENT; Schema: promo; Owner: starpass_owner
 
-COMMENT ON FUNCTION promo.check_window(p_code text) IS 'The last 16 characters of a canonical code, which a batch code''s pattern and check character cover: each alphabet character as the byte 93 + its value, any other as itself (for promo.is_batch_window and promo.check_sum).';
+COMMENT ON FUNCTION promo.check_window(p_code text) IS 'The last 16 characters of a canonical code as UTF-8 bytes, which a batch code''s pattern and check character cover (for promo.is_batch_window and promo.check_sum).';
 
 -- Name: code_refusal(text, text, text); Type: FUNCTION; Schema: promo; Owner: starpass_owner
 
@@ -5152,15 +5180,26 @@ COMMENT ON FUNCTION promo.is_attempt_record(p_counted boolean, p_replayed boolea
 CREATE FUNCTION promo.is_batch_window(p_window bytea) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-    SELECT octet_length(p_window) = 16 AND get_byte(p_window, 0) >= 101
-        AND get_byte(p_window, 1) >= 101 AND get_byte(p_window, 2) >= 101
-        AND get_byte(p_window, 3) BETWEEN 93 AND 100 AND get_byte(p_window, 4) >= 101
-        AND get_byte(p_window, 5) >= 101 AND get_byte(p_window, 6) >= 101
-        AND get_byte(p_window, 7) BETWEEN 93 AND 100 AND get_byte(p_window, 8) >= 101
-        AND get_byte(p_window, 9) >= 101 AND get_byte(p_window, 10) >= 101
-        AND get_byte(p_window, 11) BETWEEN 93 AND 100 AND get_byte(p_window, 12) >= 101
-        AND get_byte(p_window, 13) >= 101 AND get_byte(p_window, 14) >= 101
-        AND get_byte(p_window, 15) >= 93
+    SELECT octet_length(p_window) = 16
+        AND get_byte(promo.batch_values(), get_byte(p_window, 0)) >= 101
+        AND get_byte(promo.batch_values(), get_byte(p_window, 1)) >= 101
+        AND get_byte(promo.batch_values(), get_byte(p_window, 2)) >= 101
+        AND get_byte(promo.batch_values(), get_byte(p_window, 3)) BETWEEN 93
+        AND 100
+        AND get_byte(promo.batch_values(), get_byte(p_window, 4)) >= 101
+        AND get_byte(promo.batch_values(), get_byte(p_window, 5)) >= 101
+        AND get_byte(promo.batch_values(), get_byte(p_window, 6)) >= 101
+        AND get_byte(promo.batch_values(), get_byte(p_window, 7)) BETWEEN 93
+        AND 100
+        AND get_byte(promo.batch_values(), get_byte(p_window, 8)) >= 101
+        AND get_byte(promo.batch_values(), get_byte(p_window, 9)) >= 101
+        AND get_byte(promo.batch_values(), get_byte(p_window, 10)) >= 101
+        AND get_byte(promo.batch_values(), get_byte(p_window, 11)) BETWEEN 93
+        AND 100
+        AND get_byte(promo.batch_values(), get_byte(p_window, 12)) >= 101
+        AND get_byte(promo.batch_values(), get_byte(p_window, 13)) >= 101
+        AND get_byte(promo.batch_values(), get_byte(p_window, 14)) >= 101
+        AND get_byte(promo.batch_values(), get_byte(p_window, 15)) >= 93
 $$;
 
 ALTER FUNCTION promo.is_batch_window(p_window bytea) OWNER TO starpass_owner;
@@ -7295,6 +7334,10 @@ REVOKE ALL ON FUNCTION ops.write_audit(p_actor text, p_action text, p_target_typ
 -- Name: FUNCTION batch_alphabet(); Type: ACL; Schema: promo; Owner: starpass_owner
 
 REVOKE ALL ON FUNCTION promo.batch_alphabet() FROM PUBLIC;
+
+-- Name: FUNCTION batch_values(); Type: ACL; Schema: promo; Owner: starpass_owner
+
+REVOKE ALL ON FUNCTION promo.batch_values() FROM PUBLIC;
 
 -- Name: FUNCTION book_capacity(); Type: ACL; Schema: promo; Owner: starpass_owner
 

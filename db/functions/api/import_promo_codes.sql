@@ -77,15 +77,19 @@ BEGIN
                                       promo.code_refusal(n.code, v_prefix, v_letters),
                                       CASE WHEN promo.is_batch_window(n.w) AND promo.check_sum(n.w) <> 0
                                            THEN 'check_character' END) AS reason
-                      FROM (SELECT s.line, s.problem, c.code, promo.check_window(c.code) AS w
-                            FROM pg_temp.promo_import AS s
-                            CROSS JOIN LATERAL (SELECT translate(s.code, '- ', '') AS bare) AS b
-                            CROSS JOIN LATERAL (
-                                SELECT CASE WHEN b.bare !~ '[^A-Z0-9]' AND char_length(b.bare) BETWEEN 1 AND 64
-                                            AND char_length(s.code) <= 256
-                                            THEN b.bare ELSE promo.normalize_code_or_null(s.code) END AS code) AS c
-                            OFFSET 0  -- n.code and n.w stay columns, so the checks are inlined
-                           ) AS n
+                      FROM (SELECT c.line, c.problem, c.code, promo.check_window(c.code) AS w
+                            FROM (SELECT b.line, b.problem,
+                                         CASE WHEN b.bare !~ '[^A-Z0-9]' AND char_length(b.bare) BETWEEN 1 AND 64
+                                              AND char_length(b.raw) <= 256
+                                              THEN b.bare ELSE promo.normalize_code_or_null(b.raw) END AS code
+                                  FROM (SELECT s.line, s.problem, s.code AS raw, translate(s.code, '- ', '') AS bare
+                                        FROM pg_temp.promo_import AS s
+                                        OFFSET 0) AS b
+                                  OFFSET 0) AS c
+                            -- Each layer's columns stay columns: a column of a flattened
+                            -- subquery is its expression again wherever it is used (the
+                            -- translate() above once ran ten times per line).
+                            OFFSET 0) AS n
                      ) AS k
                 OFFSET 0  -- each hash computed once (the window sorts by it)
                ) AS h
