@@ -95,3 +95,4 @@ bench:
 	@$(PYTHON) -m bench.jobs
 	@$(PYTHON) -m bench.http
 	@$(PYTHON) -m bench.overload
+	@$(PYTHON) -m bench.pooler
