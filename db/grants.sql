@@ -31,6 +31,7 @@ BEGIN
         ('get_terms_status',           ARRAY['starpass_app']),
         ('claim_telegram_update',      ARRAY['starpass_app']),
         ('finish_telegram_update',     ARRAY['starpass_app']),
+        ('release_telegram_update',    ARRAY['starpass_app']),
         ('get_ops_metrics',            ARRAY['starpass_app', 'starpass_admin']),
         ('get_alert_metrics',          ARRAY['starpass_app', 'starpass_admin']),
         -- The start-up check and /readyz: is the configured pepper the campaigns' pepper?

@@ -2701,6 +2701,33 @@ ALTER FUNCTION api.register_referral(p_referee_user_id bigint, p_referral_code t
 
 COMMENT ON FUNCTION api.register_referral(p_referee_user_id bigint, p_referral_code text) IS 'Records who referred a user: REGISTERED, or UNKNOWN_CODE, SELF_REFERRAL, ALREADY_REFERRED (the first wins), ALREADY_PAID, CYCLE.';
 
+-- Name: release_telegram_update(bigint, integer); Type: FUNCTION; Schema: api; Owner: starpass_owner
+
+CREATE FUNCTION api.release_telegram_update(p_update_id bigint, p_attempts integer) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM ops.check_argument(p_update_id >= 0, 'p_update_id',
+        format('update id %s is negative', p_update_id), 'Pass Telegram''s update.update_id.');
+    PERFORM ops.check_argument(p_attempts >= 1, 'p_attempts',
+        format('attempts %s is not a claim''s', p_attempts), 'Pass the attempts api.claim_telegram_update answered.');
+    -- A delivery whose handler failed gives its lease back, so Telegram's next delivery is
+    -- handled (RETRY) at once instead of answered 503 until the lease runs out. Only the claim
+    -- that still holds it: after a takeover (attempts moved on) the lease is another's.
+    UPDATE core.telegram_updates AS u SET claimed_at = NULL
+    WHERE u.update_id = p_update_id AND u.attempts = p_attempts
+      AND u.handled_at IS NULL AND u.claimed_at IS NOT NULL;
+    RETURN FOUND;
+END
+$$;
+
+ALTER FUNCTION api.release_telegram_update(p_update_id bigint, p_attempts integer) OWNER TO starpass_owner;
+
+-- Name: FUNCTION release_telegram_update(p_update_id bigint, p_attempts integer); Type: COMMENT; Schema: api; Owner: starpass_owner
+
+COMMENT ON FUNCTION api.release_telegram_update(p_update_id bigint, p_attempts integer) IS 'Gives back the lease of a claim whose handling failed (the claim''s attempts identify it), so the next delivery is RETRY at once; false when that claim no longer holds it (handled, taken over, released, never claimed).';
+
 -- Name: request_purchase_refund(bigint, text, text); Type: FUNCTION; Schema: api; Owner: starpass_owner
 
 CREATE FUNCTION api.request_purchase_refund(p_purchase_id bigint, p_actor text, p_reason text) RETURNS TABLE(purchase_id bigint, user_id bigint, telegram_payment_charge_id text, status text, refund_request_id bigint)
@@ -7075,6 +7102,11 @@ GRANT ALL ON FUNCTION api.redeem_promo_code(p_user_id bigint, p_code text, p_ide
 
 REVOKE ALL ON FUNCTION api.register_referral(p_referee_user_id bigint, p_referral_code text) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.register_referral(p_referee_user_id bigint, p_referral_code text) TO starpass_app;
+
+-- Name: FUNCTION release_telegram_update(p_update_id bigint, p_attempts integer); Type: ACL; Schema: api; Owner: starpass_owner
+
+REVOKE ALL ON FUNCTION api.release_telegram_update(p_update_id bigint, p_attempts integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.release_telegram_update(p_update_id bigint, p_attempts integer) TO starpass_app;
 
 -- Name: FUNCTION request_purchase_refund(p_purchase_id bigint, p_actor text, p_reason text); Type: ACL; Schema: api; Owner: starpass_owner
 

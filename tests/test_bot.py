@@ -531,3 +531,30 @@ async def test_telegram_refusing_a_refund_is_a_problem_and_changes_nothing(
         "SELECT status FROM billing.purchases WHERE purchase_id = %s", (purchase["purchase_id"],)
     ).fetchone()
     assert still == {"status": "PAID"}, "nothing is recorded as refunded that Telegram refused"
+
+
+async def test_a_delivery_whose_handling_failed_is_handled_by_the_next_at_once(
+    chat: Chat, admin_conn: Conn
+) -> None:
+    """The failed delivery gives its lease back: Telegram's redelivery is RETRY right away,
+    not 503 update_in_progress until the 90 s lease runs out."""
+    update = chat.sandbox.typed_update(_user(), "/start", "en")
+    chat.sandbox.failures["sendMessage"] = Failure(
+        500, "Internal Server Error", retry_after=None, times=1
+    )
+    failed = await chat.sandbox.deliver(update)
+    assert failed["status"] >= 500, failed
+    row = admin_conn.execute(
+        "SELECT attempts, claimed_at, handled_at FROM core.telegram_updates WHERE update_id = %s",
+        (update["update_id"],),
+    ).fetchone()
+    assert row == {"attempts": 1, "claimed_at": None, "handled_at": None}, "lease given back"
+    start = len(chat.sandbox.calls)
+    assert (await chat.sandbox.deliver(update))["status"] == 200
+    assert len(_sent(chat.sandbox.calls[start:])) == 1, "handled by the redelivery"
+    row = admin_conn.execute(
+        "SELECT attempts, handled_at IS NOT NULL AS handled FROM core.telegram_updates"
+        " WHERE update_id = %s",
+        (update["update_id"],),
+    ).fetchone()
+    assert row == {"attempts": 2, "handled": True}

@@ -70,9 +70,20 @@ class UpdateOnce(BaseMiddleware):
             await db.finish_telegram_update(self.pool, event.update_id)
             return None
         data["delivery"] = claim["outcome"]
-        result = await handler(event, data)
+        try:
+            result = await handler(event, data)
+        except BaseException:
+            # Telegram delivers again: let that delivery handle it now, not after the lease.
+            await asyncio.shield(self._release(event.update_id, claim["attempts"]))
+            raise
         await db.finish_telegram_update(self.pool, event.update_id)
         return result
+
+    async def _release(self, update_id: int, attempts: int) -> None:
+        try:
+            await db.release_telegram_update(self.pool, update_id, attempts)
+        except Exception:  # the lease then simply runs out
+            log.warning("telegram_update_release_failed", update_id=update_id, exc_info=True)
 
 
 class CallbackAnswers(CallbackAnswerMiddleware):

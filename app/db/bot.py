@@ -104,6 +104,16 @@ async def finish_telegram_update(pool: AsyncConnectionPool, update_id: int) -> R
     )
 
 
+async def release_telegram_update(
+    pool: AsyncConnectionPool, update_id: int, attempts: int
+) -> Row | None:
+    return await _one(
+        pool,
+        "SELECT api.release_telegram_update(%(id)s, %(attempts)s) AS released",
+        {"id": update_id, "attempts": attempts},
+    )
+
+
 async def reconcile_star_payment(pool: AsyncConnectionPool, **args: object) -> Row | None:
     return await _one(
         pool,

@@ -1,7 +1,7 @@
 -- The webhook's once-only handling: api.claim_telegram_update and api.finish_telegram_update,
 -- and the pruning of old entries, with the injectable clock.
 BEGIN;
-SELECT plan(29);
+SELECT plan(43);
 
 SET LOCAL promo.pepper = 'test-pepper-0123456789-0123456789-abcdef';
 UPDATE ops.clock SET frozen_at = '2030-09-01 00:00:00+00';
@@ -35,6 +35,24 @@ SELECT is((SELECT changed FROM api.set_setting('core.telegram_update_lease', '10
 UPDATE ops.clock SET frozen_at = '2030-09-10 00:01:40+00';
 SELECT results_eq($$ SELECT * FROM api.claim_telegram_update(700001) $$, $$ VALUES ('RETRY', 3) $$,
                   'a shorter lease runs out sooner: RETRY, attempt 3');
+-- A failed handling gives its lease back: the next delivery is RETRY at once, not BUSY.
+SELECT results_eq($$ SELECT * FROM api.claim_telegram_update(600001) $$, $$ VALUES ('NEW', 1) $$, 'another update, NEW');
+SELECT is(api.release_telegram_update(600001, 2), false, 'a release by a claim that does not hold the lease: false');
+SELECT results_eq($$ SELECT * FROM api.claim_telegram_update(600001) $$, $$ VALUES ('BUSY', 1) $$, 'and the lease holds');
+SELECT is(api.release_telegram_update(600001, 1), true, 'the holding claim releases: true');
+SELECT is((SELECT claimed_at FROM core.telegram_updates WHERE update_id = 600001), NULL, 'no delivery holds it');
+SELECT is(api.release_telegram_update(600001, 1), false, 'releasing again: false');
+SELECT results_eq($$ SELECT * FROM api.claim_telegram_update(600001) $$, $$ VALUES ('RETRY', 2) $$,
+                  'the next delivery at once is RETRY, attempt 2');
+SELECT is(api.release_telegram_update(600001, 1), false, 'the first claim cannot release the second''s lease');
+SELECT is(api.finish_telegram_update(600001), true, 'the second finishes');
+SELECT is(api.release_telegram_update(600001, 2), false, 'a handled update has no lease to release');
+SELECT results_eq($$ SELECT * FROM api.claim_telegram_update(600001) $$, $$ VALUES ('DUPLICATE', 2) $$, 'it stays handled');
+SELECT is(api.release_telegram_update(699999, 1), false, 'releasing an update never claimed: false');
+SELECT throws_ok($$ SELECT api.release_telegram_update(-1, 1) $$, 'SP422', 'invalid argument p_update_id',
+                 'a negative update id is refused');
+SELECT throws_ok($$ SELECT api.release_telegram_update(600001, 0) $$, 'SP422', 'invalid argument p_attempts',
+                 'attempts no claim answers are refused');
 SELECT is(api.finish_telegram_update(700001), true, 'finishing a claimed update: true');
 SELECT results_eq($$ SELECT received_at, handled_at, attempts FROM core.telegram_updates WHERE update_id = 700001 $$,
                   $$ VALUES ('2030-09-10 00:00:00+00'::timestamptz, '2030-09-10 00:01:40+00'::timestamptz, 3) $$,
@@ -54,13 +72,13 @@ SELECT throws_ok($$ SELECT * FROM api.claim_telegram_update(-1) $$, 'SP422', 'in
                  'a negative update id is refused');
 SELECT throws_ok($$ SELECT * FROM api.claim_telegram_update(NULL) $$, 'SP422', 'invalid argument p_update_id',
                  'a missing update id is refused');
-SELECT is((SELECT count(*) FROM core.telegram_updates), 2::bigint, 'refusals record nothing');
+SELECT is((SELECT count(*) FROM core.telegram_updates), 3::bigint, 'refusals record nothing');
 
 -- Pruning: entries received more than 7 days before a claim go, 100 per claim.
 INSERT INTO core.telegram_updates (update_id, received_at, handled_at)
 SELECT 800000 + i, '2030-09-03 00:01:00+00', CASE WHEN i % 2 = 0 THEN '2030-09-03 00:02:00+00'::timestamptz END
 FROM generate_series(1, 150) AS i;
-SELECT is((SELECT count(*) FROM core.telegram_updates), 152::bigint, '150 entries received on 2030-09-03');
+SELECT is((SELECT count(*) FROM core.telegram_updates), 153::bigint, '150 entries received on 2030-09-03');
 UPDATE ops.clock SET frozen_at = '2030-09-10 00:01:00+00';
 SELECT is((SELECT outcome FROM api.claim_telegram_update(700002)), 'NEW', 'a claim on 2030-09-10 00:01 (7 days later)');
 SELECT is((SELECT count(*) FROM core.telegram_updates WHERE update_id > 800000), 150::bigint,
@@ -72,7 +90,7 @@ SELECT is((SELECT count(*) FROM core.telegram_updates WHERE update_id > 800000),
 SELECT is((SELECT outcome FROM api.claim_telegram_update(700004)), 'NEW', 'the next claim');
 SELECT results_eq(
     $$ SELECT update_id FROM core.telegram_updates ORDER BY update_id $$,
-    $$ VALUES (0::bigint), (700001::bigint), (700002::bigint), (700003::bigint), (700004::bigint) $$,
+    $$ VALUES (0::bigint), (600001::bigint), (700001::bigint), (700002::bigint), (700003::bigint), (700004::bigint) $$,
     'prunes the rest; recent entries stay');
 
 SELECT * FROM finish();
