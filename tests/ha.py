@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,7 +49,9 @@ from app.db.migrate import migrate
 from tests.conftest import PEPPER, _free_port
 from tests.harness import login_role_urls
 
-CLIENTS = 4  # two redeem, two buy
+CLIENTS = 4  # two redeem, two buy (SQL), and one HTTP client redeeming through `starpass serve`
+HTTP_TOKEN = secrets.token_hex(20)
+SERVICES: list[subprocess.Popen[bytes]] = []  # stopped by main()
 PAUSE = 0.05  # between a client's operations: a steady load, not a benchmark
 AFTER_FAILOVER = 10.0  # seconds of load on the new primary before the clients stop
 TTL, LOOP_WAIT, RETRY_TIMEOUT = 10, 1, 3  # Patroni: ttl >= loop_wait + 2 * retry_timeout
@@ -310,14 +313,6 @@ def _service_user() -> pwd.struct_passwd | None:
     return pwd.getpwnam("postgres") if os.geteuid() == 0 else None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 # -- the load ------------------------------------------------------------------------------------
 
 
@@ -330,9 +325,13 @@ class Load:
     redeemed: list[tuple[int, str, int]] = field(default_factory=list)  # user, key, id
     paid: list[tuple[int, str, str, int, int]] = field(default_factory=list)
     errors: list[tuple[float, str]] = field(default_factory=list)  # when, SQLSTATE or class
-    successes: list[float] = field(default_factory=list)
+    successes: list[tuple[float, float]] = field(default_factory=list)  # asked, answered
     failures: list[BaseException] = field(default_factory=list)
     users: itertools.count[int] = field(default_factory=lambda: itertools.count(5 * 10**9))
+    http_port: int = 0
+    http_answers: list[tuple[float, float, int, str]] = field(default_factory=list)
+    """asked, answered, status, problem code"""
+    http_errors: list[float] = field(default_factory=list)  # no answer (connection, timeout)
 
     def connect(self) -> psycopg.Connection[Row]:
         return psycopg.connect(
@@ -347,10 +346,11 @@ class Load:
                 current = conn[0]
                 if current is None or current.closed:
                     current = conn[0] = self.connect()
+                asked = time.monotonic()
                 row = current.execute(query, args).fetchone()
                 assert row is not None
                 with self.lock:
-                    self.successes.append(time.monotonic())
+                    self.successes.append((asked, time.monotonic()))
                 return row
             except psycopg.OperationalError as exc:
                 with self.lock:
@@ -371,6 +371,44 @@ class Load:
                 raise AssertionError(f"redemption refused: {row['outcome']}")
             with self.lock:
                 self.redeemed.append((user, key, int(row["promo_redemption_id"])))
+            time.sleep(PAUSE)
+
+    def redeem_http(self) -> None:
+        """Redemptions through the service, each retried with its key until answered 200: the
+        outage as an HTTP client sees it (503 database_unavailable, then 200 again)."""
+        while not self.stop.is_set():
+            user, key = next(self.users), "ha-http-" + secrets.token_hex(8)
+            body = json.dumps({"user_id": user, "code": self.code, "idempotency_key": key})
+            while True:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{self.http_port}/internal/promo/redeem",
+                    data=body.encode(),
+                    headers={"Authorization": f"Bearer {HTTP_TOKEN}",
+                             "Content-Type": "application/json"},
+                )  # fmt: skip
+                asked = time.monotonic()
+                try:
+                    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (http://127.0.0.1 above)
+                        answer = json.load(response)
+                        status, code = response.status, ""
+                except urllib.error.HTTPError as exc:
+                    status, code = exc.code, str(json.load(exc).get("code", ""))
+                except OSError:
+                    with self.lock:
+                        self.http_errors.append(time.monotonic())
+                    time.sleep(0.2)
+                    continue
+                with self.lock:
+                    self.http_answers.append((asked, time.monotonic(), status, code))
+                if status == 200:
+                    break
+                if status != 503:
+                    raise AssertionError(f"HTTP redemption answered {status} {code}")
+                time.sleep(0.2)
+            if answer["promo_redemption_id"] is None:
+                raise AssertionError(f"HTTP redemption refused: {answer['outcome']}")
+            with self.lock:
+                self.redeemed.append((user, key, int(answer["promo_redemption_id"])))
             time.sleep(PAUSE)
 
     def purchase(
@@ -522,10 +560,10 @@ def run(cluster: HaCluster) -> list[str]:
     app_url, code = prepare(cluster)
     admin = cluster.url()
     cron = cluster.url("postgres")
-    load = Load(app_url, code)
+    load = Load(app_url, code, http_port=_serve(app_url))
     threads = [
         threading.Thread(target=load.run, args=(task,), daemon=True)
-        for task in (load.redeem, load.redeem, load.buy, load.buy)[:CLIENTS]
+        for task in (*(load.redeem, load.redeem, load.buy, load.buy)[:CLIENTS], load.redeem_http)
     ]
     for thread in threads:
         thread.start()
@@ -549,13 +587,17 @@ def run(cluster: HaCluster) -> list[str]:
     os.kill(old.process.pid, signal.SIGKILL)
     os.kill(postmaster, signal.SIGKILL)
     old.process.wait()
+    _wait_for("the old postmaster gone", lambda: not _alive(postmaster), timeout=30)
+    # An answer to a call asked before the kill may arrive after it: only calls asked once the
+    # old primary is gone show the new one serving.
+    dead_at = time.monotonic()
 
     _wait_for(
         "a write on the new primary",
-        lambda: any(t > killed_at for t in list(load.successes)),
+        lambda: any(asked > dead_at for asked, _ in list(load.successes)),
         timeout=120,
     )
-    served_at = min(t for t in list(load.successes) if t > killed_at)
+    served_at = min(answered for asked, answered in list(load.successes) if asked > dead_at)
     outage = served_at - killed_at
     health_raised = _rows(admin, "SELECT api.check_job_health() AS n")[0]["n"]
     new = cluster.leader()
@@ -572,6 +614,21 @@ def run(cluster: HaCluster) -> list[str]:
         f"load: {len(load.redeemed)} redemptions and {len(load.paid)} payments answered"
         f" ({acked_before} before the kill); {len(errors)} connection errors, the last"
         f" {last_error - killed_at:.1f} s after the kill"
+    )
+    http_after = [a for a in load.http_answers if a[0] >= dead_at]
+    unavailable = [a for a in http_after if a[2] == 503]
+    http_back = min((a[1] for a in http_after if a[2] == 200), default=None)
+    http_outage = (http_back - killed_at) if http_back is not None else float("nan")
+    log(
+        f"HTTP: {len(load.http_answers)} answers, {len(unavailable)} of them 503 after the kill"
+        f" (codes {sorted({a[3] for a in unavailable})}), {len(load.http_errors)} without an"
+        f" answer; the first 200 {http_outage:.1f} s after the kill"
+    )
+    checks.expect(
+        http_back is not None
+        and {a[3] for a in unavailable} <= {"database_unavailable", "overloaded"},
+        "HTTP through `starpass serve`: only 503 (database_unavailable, overloaded) during the"
+        " outage, then 200 again without a restart",
     )
     checks.expect(new.name == sync, f"the synchronous standby ({sync}) was promoted ({new.name})")
     checks.expect(new is not old, "a new primary")
@@ -657,11 +714,52 @@ def run(cluster: HaCluster) -> list[str]:
         f" ({old.name}={old.pg_port}), {after} after ({new.name}={new.pg_port})",
     )
     log(
-        f"figures: outage {outage:.1f} s (kill -9 to the first committed write),"
+        f"figures: outage {outage:.1f} s (kill -9 to the first committed write), HTTP"
+        f" {http_outage:.1f} s (kill -9 to the first 200; {len(unavailable)} answers 503),"
         f" last client error {last_error - killed_at:.1f} s after the kill,"
         f" whole run {time.monotonic() - started:.0f} s"
     )
     return checks.failed
+
+
+def _serve(app_url: str) -> int:
+    """`starpass serve` on the cluster's multi-host URL (target_session_attrs=read-write);
+    returns its port once /readyz answers. main() stops it."""
+    port = _free_port()
+    service = subprocess.Popen(
+        [sys.executable, "-m", "app.cli.main", "serve", "--port", str(port)],
+        env={
+            **os.environ,
+            "DATABASE_URL": app_url,
+            "PROMO_SECRET_PEPPER": PEPPER,
+            "INTERNAL_API_TOKENS_JSON": json.dumps(
+                [{"name": "ha", "token": HTTP_TOKEN, "scopes": ["promo:redeem"]}]
+            ),
+            "STARPASS_LOG_LEVEL": "WARNING",
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    SERVICES.append(service)
+    _wait_for("starpass serve ready", lambda: _ready(port), timeout=60)
+    return port
+
+
+def _alive(pid: int) -> bool:
+    """Whether the process runs (a zombie waiting for its new parent to reap it does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
 
 
 def _replay(load: Load) -> tuple[bool, bool]:
@@ -717,6 +815,9 @@ def main() -> int:
                 )
         raise
     finally:
+        for service in SERVICES:
+            service.terminate()
+            service.wait(30)
         cluster.destroy()
     if failed:
         log(f"test-ha FAILED: {len(failed)} checks")

@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from app.api.app import create_app
 from app.config import Settings
 from app.db.cluster import Cluster
+from app.db.migrate import migrate
 from tests.conftest import LIVE_TOKEN, PEPPER, Conn, service_settings
 from tests.harness import ScratchDatabase
 from tests.test_http_promo import ADMIN, REDEEM, SUPPORT, TOKENS, Client, _campaign, auth
@@ -208,3 +209,32 @@ async def test_api_calls_answer_503_fast_while_the_database_is_down(own_cluster:
         assert response.status == 503 and response.headers["Retry-After"] == "5"
         assert (await response.json())["code"] == "database_unavailable"
         assert time.monotonic() - started < 10
+
+
+async def test_the_service_is_back_within_seconds_of_a_long_outage(own_cluster: Cluster) -> None:
+    """psycopg_pool doubles its reconnect delay (1, 2, 4, 8, 16 s): after 16 s down its next
+    attempt would come 15 s after the server is back. Ours come at most a second apart."""
+    await asyncio.to_thread(migrate, own_cluster.admin_url("postgres"))
+    settings = Settings(
+        database_url=own_cluster.admin_url("postgres"),
+        promo_secret_pepper=SecretStr(PEPPER),
+        internal_api_tokens_json=json.dumps(TOKENS),
+        _env_file=None,
+    )
+    body = {"user_id": 1, "code": "NOPE1", "idempotency_key": "outage-1"}
+
+    async def redeem() -> int:  # the users' pool (min_size 1), whose connection is kept
+        return (await c.post("/internal/promo/redeem", json=body, headers=auth(REDEEM))).status
+
+    async with TestClient(TestServer(create_app(settings))) as c:
+        assert await redeem() == 200
+        await asyncio.to_thread(own_cluster.stop)
+        down_until = time.monotonic() + 16
+        while time.monotonic() < down_until:  # requests meanwhile: the pool notices and retries
+            assert await redeem() == 503
+            await asyncio.sleep(1)
+        await asyncio.to_thread(own_cluster.start)
+        back = time.monotonic()
+        while await redeem() != 200:
+            assert time.monotonic() - back < 5, "the pool did not reconnect within 5 s"
+            await asyncio.sleep(0.2)
