@@ -93,6 +93,7 @@ bench:
 	@$(PYTHON) -m bench.create
 	@$(PYTHON) -m bench.batch
 	@$(PYTHON) -m bench.jobs
+	@$(PYTHON) -m bench.retention
 	@$(PYTHON) -m bench.http
 	@$(PYTHON) -m bench.overload
 	@$(PYTHON) -m bench.pooler

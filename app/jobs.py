@@ -74,6 +74,13 @@ JOBS = (
         ("job alert raised", "job alerts raised"),
     ),
     Job(
+        "prune_history",
+        "* * * * *",
+        timedelta(minutes=1),
+        "SELECT api.prune_history(10000)",
+        ("row past retention pruned", "rows past retention pruned"),
+    ),
+    Job(
         "cancel_abandoned_purchases",
         "*/15 * * * *",
         timedelta(minutes=15),

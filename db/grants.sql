@@ -66,6 +66,7 @@ BEGIN
         ('run_promo_bruteforce_guard', ARRAY['starpass_jobs']),
         ('run_refund_promo_rollback',  ARRAY['starpass_jobs']),
         ('cancel_abandoned_purchases', ARRAY['starpass_jobs']),
+        ('prune_history',              ARRAY['starpass_jobs']),
         ('check_job_health',           ARRAY['starpass_jobs']),
         -- The alert dispatcher.
         ('claim_alerts',               ARRAY['starpass_alerts']),

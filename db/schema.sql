@@ -2378,6 +2378,130 @@ ALTER FUNCTION api.precheckout_purchase(p_user_id bigint, p_invoice_payload text
 
 COMMENT ON FUNCTION api.precheckout_purchase(p_user_id bigint, p_invoice_payload text, p_currency text, p_total_amount bigint) IS 'Answers Telegram''s pre_checkout_query: ok, or a refusal (UNKNOWN_PAYLOAD, OTHER_USER, ALREADY_PAID, CANCELLED, WRONG_CURRENCY, WRONG_AMOUNT, PLAN_WITHDRAWN, RESERVATION_EXPIRED); extends a discount''s hold by the grace period.';
 
+-- Name: prune_history(integer); Type: FUNCTION; Schema: api; Owner: starpass_owner
+
+CREATE FUNCTION api.prune_history(p_limit integer DEFAULT 10000) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_now            timestamptz := ops.now();
+    v_attempts_before timestamptz := promo.attempts_prunable_before();
+    v_alerts_before  timestamptz := v_now - ops.setting_interval('retention.delivered_alerts');
+    v_cursor         bigint;
+    v_scanned_to     bigint;
+    v_attempts       integer;
+    v_alerts         integer;
+    v_resolves       integer;
+    v_summaries      integer;
+    v_job_runs       integer;
+BEGIN
+    PERFORM ops.check_argument(p_limit BETWEEN 1 AND 100000, 'p_limit', 'a batch is 1 to 100000 rows per table', NULL);
+
+    -- Attempts, in id order from where the last run stopped (ids grow with time): the batch
+    -- ends before the first attempt that is not old enough, and the cursor moves past the kept
+    -- binding attempts, so no run rescans them. NOWAIT-free: one run at a time holds the cursor.
+    SELECT c.scanned_to INTO v_cursor FROM ops.prune_cursors AS c
+    WHERE c.name = 'promo.promo_attempts' FOR UPDATE;
+    WITH batch AS (
+        SELECT a.attempt_id, a.created_at, (a.binding AND a.promo_redemption_id IS NOT NULL) AS kept
+        FROM promo.promo_attempts AS a
+        WHERE a.attempt_id > v_cursor
+        ORDER BY a.attempt_id
+        LIMIT p_limit
+    ), settled AS (
+        SELECT b.* FROM batch AS b
+        WHERE b.attempt_id < coalesce((SELECT min(n.attempt_id) FROM batch AS n
+                                       WHERE n.created_at >= v_attempts_before), 'Infinity'::numeric)
+    ), pruned AS (
+        DELETE FROM promo.promo_attempts AS a
+        USING settled AS s
+        WHERE a.attempt_id = s.attempt_id AND NOT s.kept
+        RETURNING a.attempt_id
+    )
+    SELECT (SELECT count(*) FROM pruned), (SELECT max(s.attempt_id) FROM settled AS s)
+    INTO v_attempts, v_scanned_to;
+    IF v_scanned_to IS NOT NULL THEN
+        UPDATE ops.prune_cursors AS c SET scanned_to = v_scanned_to WHERE c.name = 'promo.promo_attempts';
+    END IF;
+
+    -- Delivered alerts with every delivery delivered, except a trigger that is still open (the
+    -- newest of its dedup key with no resolve after it: ops.resolve_alert must find it). A
+    -- resolve goes once its trigger has gone, which is why this comes first.
+    WITH candidates AS (
+        SELECT o.alert_id FROM ops.alert_outbox AS o
+        WHERE o.state = 'delivered' AND o.delivered_at < v_alerts_before
+          AND NOT EXISTS (SELECT FROM ops.alert_deliveries AS d
+                          WHERE d.alert_id = o.alert_id
+                            AND (d.state <> 'delivered' OR d.delivered_at >= v_alerts_before))
+          AND (o.action = 'trigger'
+               AND (EXISTS (SELECT FROM ops.alert_outbox AS r
+                            WHERE r.action = 'resolve' AND r.resolves = o.dedup_key AND r.alert_id > o.alert_id)
+                    OR EXISTS (SELECT FROM ops.alert_outbox AS n
+                               WHERE n.action = 'trigger' AND n.dedup_key = o.dedup_key AND n.alert_id > o.alert_id)))
+        ORDER BY o.delivered_at
+        LIMIT p_limit
+        FOR UPDATE OF o SKIP LOCKED
+    ), deliveries AS (
+        DELETE FROM ops.alert_deliveries AS d USING candidates AS c WHERE d.alert_id = c.alert_id
+    ), pruned AS (
+        DELETE FROM ops.alert_outbox AS o USING candidates AS c WHERE o.alert_id = c.alert_id
+        RETURNING o.alert_id
+    )
+    SELECT count(*) INTO v_alerts FROM pruned;
+
+    WITH candidates AS (
+        SELECT o.alert_id FROM ops.alert_outbox AS o
+        WHERE o.state = 'delivered' AND o.delivered_at < v_alerts_before AND o.action = 'resolve'
+          AND NOT EXISTS (SELECT FROM ops.alert_deliveries AS d
+                          WHERE d.alert_id = o.alert_id
+                            AND (d.state <> 'delivered' OR d.delivered_at >= v_alerts_before))
+          AND NOT EXISTS (SELECT FROM ops.alert_outbox AS t
+                          WHERE t.action = 'trigger' AND t.dedup_key = o.resolves AND t.alert_id < o.alert_id)
+        ORDER BY o.delivered_at
+        LIMIT p_limit
+        FOR UPDATE OF o SKIP LOCKED
+    ), deliveries AS (
+        DELETE FROM ops.alert_deliveries AS d USING candidates AS c WHERE d.alert_id = c.alert_id
+    ), pruned AS (
+        DELETE FROM ops.alert_outbox AS o USING candidates AS c WHERE o.alert_id = c.alert_id
+        RETURNING o.alert_id
+    )
+    SELECT count(*) INTO v_resolves FROM pruned;
+
+    -- Flood summaries that were delivered and that no held delivery still points at.
+    WITH candidates AS (
+        SELECT d.delivery_id FROM ops.alert_deliveries AS d
+        WHERE d.kind = 'summary' AND d.state = 'delivered' AND d.delivered_at < v_alerts_before
+          AND NOT EXISTS (SELECT FROM ops.alert_deliveries AS h WHERE h.summary_id = d.delivery_id)
+        ORDER BY d.delivered_at
+        LIMIT p_limit
+        FOR UPDATE OF d SKIP LOCKED
+    ), pruned AS (
+        DELETE FROM ops.alert_deliveries AS d USING candidates AS c WHERE d.delivery_id = c.delivery_id
+        RETURNING d.delivery_id
+    )
+    SELECT count(*) INTO v_summaries FROM pruned;
+
+    WITH pruned AS (
+        DELETE FROM ops.job_runs AS j
+        WHERE j.job_run_id IN (SELECT r.job_run_id FROM ops.job_runs AS r
+                               WHERE r.finished_at < v_now - ops.setting_interval('retention.job_runs')
+                               ORDER BY r.job_run_id LIMIT p_limit)
+        RETURNING j.job_run_id
+    )
+    SELECT count(*) INTO v_job_runs FROM pruned;
+
+    RETURN v_attempts + v_alerts + v_resolves + v_summaries + v_job_runs;
+END
+$$;
+
+ALTER FUNCTION api.prune_history(p_limit integer) OWNER TO starpass_owner;
+
+-- Name: FUNCTION prune_history(p_limit integer); Type: COMMENT; Schema: api; Owner: starpass_owner
+
+COMMENT ON FUNCTION api.prune_history(p_limit integer) IS 'Job: deletes what retention lets go, at most p_limit rows per table per run: promo attempts past their windows and retention.promo_attempts (never a redemption''s binding attempt), delivered alerts past retention.delivered_alerts (never an open trigger, a dead alert or a pending delivery), job runs past retention.job_runs. Returns how many rows. The audit log, ledger, payments and redemptions are kept for ever.';
+
 -- Name: quote_discount(bigint, bigint); Type: FUNCTION; Schema: api; Owner: starpass_owner
 
 CREATE FUNCTION api.quote_discount(p_user_id bigint, p_promo_redemption_id bigint) RETURNS TABLE(plan_code text, title text, premium_days integer, base_price_stars integer, price_stars integer, discount_percent integer, reserved_until timestamp with time zone)
@@ -4067,6 +4191,36 @@ ALTER FUNCTION ops.find_idempotent(p_scope text, p_key text, p_request_hash byte
 
 COMMENT ON FUNCTION ops.find_idempotent(p_scope text, p_key text, p_request_hash bytea, p_request_hash_alt bytea) IS 'Locks an idempotency key of a scope (SP422 for a malformed key) and answers (false, NULL) for a new key, (false, stored result) when it was bound to this request hash (or the alternative), (true, NULL) when bound to another request.';
 
+-- Name: guard_job_run_delete(); Type: FUNCTION; Schema: ops; Owner: starpass_owner
+
+CREATE FUNCTION ops.guard_job_run_delete() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_kept  bigint;
+BEGIN
+    SELECT g.job_run_id INTO v_kept FROM gone AS g
+    WHERE g.finished_at >= ops.now() - ops.setting_interval('retention.job_runs')
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'SP409',
+            CONSTRAINT = 'append_only',
+            MESSAGE = 'ops.job_runs is append-only until retention',
+            DETAIL  = format('job run %s finished within retention.job_runs', v_kept),
+            HINT    = 'api.prune_history deletes job runs once retention allows.';
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+ALTER FUNCTION ops.guard_job_run_delete() OWNER TO starpass_owner;
+
+-- Name: FUNCTION guard_job_run_delete(); Type: COMMENT; Schema: ops; Owner: starpass_owner
+
+COMMENT ON FUNCTION ops.guard_job_run_delete() IS 'Trigger (after each DELETE statement): refuses deleting a job run newer than retention.job_runs.';
+
 -- Name: guard_test_clock(); Type: FUNCTION; Schema: ops; Owner: starpass_owner
 
 CREATE FUNCTION ops.guard_test_clock() RETURNS trigger
@@ -4678,6 +4832,27 @@ ALTER FUNCTION ops.write_audit(p_actor text, p_action text, p_target_type text, 
 
 COMMENT ON FUNCTION ops.write_audit(p_actor text, p_action text, p_target_type text, p_target_id text, p_reason text, p_details jsonb) IS 'Appends one audit row in the caller''s transaction, with the session''s login role; returns its id.';
 
+-- Name: attempts_prunable_before(); Type: FUNCTION; Schema: promo; Owner: starpass_owner
+
+CREATE FUNCTION promo.attempts_prunable_before() RETURNS timestamp with time zone
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    -- Past every window that counts attempts (throttle, its block, the guard), and then the
+    -- retention period: a pruned attempt can change no count, no block, no pause.
+    SELECT ops.now()
+           - greatest(ops.setting_interval('promo.throttle_window'),
+                      ops.setting_interval('promo.throttle_block'),
+                      ops.setting_interval('promo.guard_window'))
+           - ops.setting_interval('retention.promo_attempts')
+$$;
+
+ALTER FUNCTION promo.attempts_prunable_before() OWNER TO starpass_owner;
+
+-- Name: FUNCTION attempts_prunable_before(); Type: COMMENT; Schema: promo; Owner: starpass_owner
+
+COMMENT ON FUNCTION promo.attempts_prunable_before() IS 'The time before which a promo attempt may be pruned: now minus the longest counting window (throttle, throttle block, guard) minus retention.promo_attempts.';
+
 -- Name: batch_alphabet(); Type: FUNCTION; Schema: promo; Owner: starpass_owner
 
 CREATE FUNCTION promo.batch_alphabet() RETURNS text
@@ -5075,6 +5250,42 @@ ALTER FUNCTION promo.code_refusal(p_code text, p_prefix text, p_campaign_letters
 -- Name: FUNCTION code_refusal(p_code text, p_prefix text, p_campaign_letters text); Type: COMMENT; Schema: promo; Owner: starpass_owner
 
 COMMENT ON FUNCTION promo.code_refusal(p_code text, p_prefix text, p_campaign_letters text) IS 'Why a canonical code cannot belong to a campaign with this normalized prefix and name (the name''s letters and digits, uppercase): code_too_short, prefix_mismatch, code_in_campaign_name, or NULL. Shared by api.create_promo_code (which raises it, promo.refuse_code) and api.import_promo_codes (which reports it per line).';
+
+-- Name: guard_attempt_delete(); Type: FUNCTION; Schema: promo; Owner: starpass_owner
+
+CREATE FUNCTION promo.guard_attempt_delete() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_kept  promo.promo_attempts;
+BEGIN
+    -- Attempts are append-only until retention: a redemption's binding attempt is its record
+    -- for ever (api.check_invariants), any other only once it is past
+    -- promo.attempts_prunable_before(). Per statement: one cutoff for a batch of thousands.
+    SELECT g.* INTO v_kept FROM gone AS g
+    WHERE (g.binding AND g.promo_redemption_id IS NOT NULL) OR g.created_at >= promo.attempts_prunable_before()
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'SP409',
+            CONSTRAINT = 'append_only',
+            MESSAGE = 'promo.promo_attempts is append-only until retention',
+            DETAIL  = format('attempt %s is %s', v_kept.attempt_id,
+                             CASE WHEN v_kept.binding AND v_kept.promo_redemption_id IS NOT NULL
+                                  THEN 'the binding attempt of redemption ' || v_kept.promo_redemption_id
+                                  ELSE 'inside its windows and retention.promo_attempts' END),
+            HINT    = 'api.prune_history deletes attempts once retention allows.';
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+ALTER FUNCTION promo.guard_attempt_delete() OWNER TO starpass_owner;
+
+-- Name: FUNCTION guard_attempt_delete(); Type: COMMENT; Schema: promo; Owner: starpass_owner
+
+COMMENT ON FUNCTION promo.guard_attempt_delete() IS 'Trigger (after each DELETE statement): refuses deleting a promo attempt retention keeps (a redemption''s binding attempt, or one newer than promo.attempts_prunable_before()).';
 
 -- Name: guard_redemption_change(); Type: FUNCTION; Schema: promo; Owner: starpass_owner
 
@@ -6201,6 +6412,21 @@ ALTER TABLE ops.jobs OWNER TO starpass_owner;
 
 COMMENT ON TABLE ops.jobs IS 'Jobs scheduled on pg_cron by `starpass jobs install`, with the interval they should run at.';
 
+-- Name: prune_cursors; Type: TABLE; Schema: ops; Owner: starpass_owner
+
+CREATE TABLE ops.prune_cursors (
+    name text NOT NULL,
+    scanned_to bigint NOT NULL,
+    CONSTRAINT prune_cursors_name_check CHECK ((name ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$'::text)),
+    CONSTRAINT prune_cursors_scanned_to_check CHECK ((scanned_to >= 0))
+);
+
+ALTER TABLE ops.prune_cursors OWNER TO starpass_owner;
+
+-- Name: TABLE prune_cursors; Type: COMMENT; Schema: ops; Owner: starpass_owner
+
+COMMENT ON TABLE ops.prune_cursors IS 'api.prune_history''s progress through tables it scans in key order (promo.promo_attempts).';
+
 -- Name: settings; Type: TABLE; Schema: ops; Owner: starpass_owner
 
 CREATE TABLE ops.settings (
@@ -6482,6 +6708,11 @@ ALTER TABLE ONLY ops.jobs
 ALTER TABLE ONLY ops.jobs
     ADD CONSTRAINT jobs_pkey PRIMARY KEY (job_name);
 
+-- Name: prune_cursors prune_cursors_pkey; Type: CONSTRAINT; Schema: ops; Owner: starpass_owner
+
+ALTER TABLE ONLY ops.prune_cursors
+    ADD CONSTRAINT prune_cursors_pkey PRIMARY KEY (name);
+
 -- Name: settings settings_pkey; Type: CONSTRAINT; Schema: ops; Owner: starpass_owner
 
 ALTER TABLE ONLY ops.settings
@@ -6603,6 +6834,10 @@ CREATE INDEX alert_deliveries_trigger_idx ON ops.alert_deliveries USING btree (t
 -- Name: alert_outbox_dedup_idx; Type: INDEX; Schema: ops; Owner: starpass_owner
 
 CREATE INDEX alert_outbox_dedup_idx ON ops.alert_outbox USING btree (dedup_key, created_at);
+
+-- Name: alert_outbox_delivered_idx; Type: INDEX; Schema: ops; Owner: starpass_owner
+
+CREATE INDEX alert_outbox_delivered_idx ON ops.alert_outbox USING btree (delivered_at) WHERE (state = 'delivered'::text);
 
 -- Name: alert_outbox_pending_dedup_idx; Type: INDEX; Schema: ops; Owner: starpass_owner
 
@@ -6726,15 +6961,23 @@ CREATE TRIGGER idempotency_keys_no_truncate BEFORE TRUNCATE ON ops.idempotency_k
 
 -- Name: job_runs job_runs_append_only; Type: TRIGGER; Schema: ops; Owner: starpass_owner
 
-CREATE TRIGGER job_runs_append_only BEFORE DELETE OR UPDATE ON ops.job_runs FOR EACH ROW EXECUTE FUNCTION ops.refuse_mutation();
+CREATE TRIGGER job_runs_append_only BEFORE UPDATE ON ops.job_runs FOR EACH ROW EXECUTE FUNCTION ops.refuse_mutation();
+
+-- Name: job_runs job_runs_retention; Type: TRIGGER; Schema: ops; Owner: starpass_owner
+
+CREATE TRIGGER job_runs_retention AFTER DELETE ON ops.job_runs REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION ops.guard_job_run_delete();
 
 -- Name: promo_attempts promo_attempts_append_only; Type: TRIGGER; Schema: promo; Owner: starpass_owner
 
-CREATE TRIGGER promo_attempts_append_only BEFORE DELETE OR UPDATE ON promo.promo_attempts FOR EACH ROW EXECUTE FUNCTION ops.refuse_mutation();
+CREATE TRIGGER promo_attempts_append_only BEFORE UPDATE ON promo.promo_attempts FOR EACH ROW EXECUTE FUNCTION ops.refuse_mutation();
 
 -- Name: promo_attempts promo_attempts_no_truncate; Type: TRIGGER; Schema: promo; Owner: starpass_owner
 
 CREATE TRIGGER promo_attempts_no_truncate BEFORE TRUNCATE ON promo.promo_attempts FOR EACH STATEMENT EXECUTE FUNCTION ops.refuse_mutation();
+
+-- Name: promo_attempts promo_attempts_retention; Type: TRIGGER; Schema: promo; Owner: starpass_owner
+
+CREATE TRIGGER promo_attempts_retention AFTER DELETE ON promo.promo_attempts REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION promo.guard_attempt_delete();
 
 -- Name: promo_redemptions promo_redemptions_book_capacity; Type: TRIGGER; Schema: promo; Owner: starpass_owner
 
@@ -7078,6 +7321,11 @@ GRANT ALL ON FUNCTION api.open_promo_import() TO starpass_admin;
 REVOKE ALL ON FUNCTION api.precheckout_purchase(p_user_id bigint, p_invoice_payload text, p_currency text, p_total_amount bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.precheckout_purchase(p_user_id bigint, p_invoice_payload text, p_currency text, p_total_amount bigint) TO starpass_app;
 
+-- Name: FUNCTION prune_history(p_limit integer); Type: ACL; Schema: api; Owner: starpass_owner
+
+REVOKE ALL ON FUNCTION api.prune_history(p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.prune_history(p_limit integer) TO starpass_jobs;
+
 -- Name: FUNCTION quote_discount(p_user_id bigint, p_promo_redemption_id bigint); Type: ACL; Schema: api; Owner: starpass_owner
 
 REVOKE ALL ON FUNCTION api.quote_discount(p_user_id bigint, p_promo_redemption_id bigint) FROM PUBLIC;
@@ -7263,6 +7511,10 @@ REVOKE ALL ON FUNCTION ops.domain_values(p_domain regtype) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION ops.find_idempotent(p_scope text, p_key text, p_request_hash bytea, p_request_hash_alt bytea) FROM PUBLIC;
 
+-- Name: FUNCTION guard_job_run_delete(); Type: ACL; Schema: ops; Owner: starpass_owner
+
+REVOKE ALL ON FUNCTION ops.guard_job_run_delete() FROM PUBLIC;
+
 -- Name: FUNCTION guard_test_clock(); Type: ACL; Schema: ops; Owner: starpass_owner
 
 REVOKE ALL ON FUNCTION ops.guard_test_clock() FROM PUBLIC;
@@ -7363,6 +7615,10 @@ REVOKE ALL ON FUNCTION ops.unknown_lock_class(p_name text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION ops.write_audit(p_actor text, p_action text, p_target_type text, p_target_id text, p_reason text, p_details jsonb) FROM PUBLIC;
 
+-- Name: FUNCTION attempts_prunable_before(); Type: ACL; Schema: promo; Owner: starpass_owner
+
+REVOKE ALL ON FUNCTION promo.attempts_prunable_before() FROM PUBLIC;
+
 -- Name: FUNCTION batch_alphabet(); Type: ACL; Schema: promo; Owner: starpass_owner
 
 REVOKE ALL ON FUNCTION promo.batch_alphabet() FROM PUBLIC;
@@ -7414,6 +7670,10 @@ REVOKE ALL ON FUNCTION promo.check_window(p_code text) FROM PUBLIC;
 -- Name: FUNCTION code_refusal(p_code text, p_prefix text, p_campaign_letters text); Type: ACL; Schema: promo; Owner: starpass_owner
 
 REVOKE ALL ON FUNCTION promo.code_refusal(p_code text, p_prefix text, p_campaign_letters text) FROM PUBLIC;
+
+-- Name: FUNCTION guard_attempt_delete(); Type: ACL; Schema: promo; Owner: starpass_owner
+
+REVOKE ALL ON FUNCTION promo.guard_attempt_delete() FROM PUBLIC;
 
 -- Name: FUNCTION guard_redemption_change(); Type: ACL; Schema: promo; Owner: starpass_owner
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import itertools
 import secrets
 from collections import Counter
+from collections.abc import Callable
 
-from tests.conftest import Conn
+from tests.conftest import Conn, connect
 from tests.harness import ScratchDatabase
 from tests.races import run_together
 
@@ -217,3 +218,66 @@ def test_guesses_on_a_prefix_from_many_users_pause_the_campaign(
     )
     assert Counter(results) == {"NOT_FOUND": 60}
     assert _after_guard(admin_conn, cid) == ("PAUSED", 1)
+
+
+def test_pruning_races_redemptions_and_itself_and_deletes_only_what_retention_lets_go(
+    new_database: Callable[[], ScratchDatabase],
+) -> None:
+    """Four prune runs in small batches race 28 users redeeming and guessing, 32 days after a
+    first round of traffic: every old refusal and replay is deleted exactly once, every
+    redemption's binding attempt and every new attempt stays, and the throttle counts what it
+    counted before."""
+    db = new_database()
+    code = "RET" + secrets.token_hex(6).upper()
+    with connect(db.admin_url) as admin, connect(db.app_url) as app:
+        admin.execute(
+            "SELECT api.create_promo_code(%s, 'PREMIUM_GRANT', 'retention race',"
+            " p_grant_days => 30)",
+            (code,),
+        )
+        for user in range(1, 41):  # the first round: a grant, its replay and two guesses each
+            key = f"old-grant-{user}"
+            for _ in range(2):
+                app.execute("SELECT api.redeem_promo_code(%s, %s, %s)", (user, code, key))
+            for guess in range(2):
+                app.execute(
+                    "SELECT api.redeem_promo_code(%s, %s, %s)",
+                    (user, f"WRONG{guess}", f"old-guess-{user}-{guess}"),
+                )
+        admin.execute("UPDATE ops.clock SET shift = interval '32 days'")
+        old = _one(admin, "SELECT max(attempt_id) AS id FROM promo.promo_attempts")["id"]
+
+    def act(conn: Conn, i: int) -> object:
+        if i < 4:
+            pruned = []
+            while n := int(str(_one(conn, "SELECT api.prune_history(7) AS n")["n"])):
+                pruned.append(n)
+            return sum(pruned)
+        user = 1000 + i
+        outcomes = [
+            _one(conn, "SELECT outcome FROM api.redeem_promo_code(%s, %s, %s)",
+                 user, code if n == 0 else f"NOPE{n}", f"new-{user}-{n}")["outcome"]
+            for n in range(4)
+        ]  # fmt: skip
+        return outcomes
+
+    results = run_together(lambda i: db.jobs_url if i < 4 else db.app_url, 32, act)
+    with connect(db.admin_url) as admin:
+        pruned_by_runs = sum(int(str(r)) for r in results[:4])
+        assert pruned_by_runs == 40 * 3, "each old replay and guess once, by one of the runs"
+        left = _one(
+            admin,
+            "SELECT count(*) FILTER (WHERE attempt_id <= %s) AS old,"
+            " count(*) FILTER (WHERE attempt_id <= %s AND binding"
+            "                  AND promo_redemption_id IS NOT NULL) AS kept,"
+            " count(*) FILTER (WHERE attempt_id > %s) AS new FROM promo.promo_attempts",
+            old, old, old,
+        )  # fmt: skip
+        assert left == {"old": 40, "kept": 40, "new": 28 * 4}
+        assert all(r == ["APPLIED", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND"] for r in results[4:])
+        counted = _one(
+            admin,
+            "SELECT count(*) AS n FROM promo.promo_attempts WHERE counted AND user_id >= 1000",
+        )["n"]
+        assert counted == 28 * 3, "the new guesses still count for the throttle"
+        assert admin.execute("SELECT * FROM api.check_invariants()").fetchall() == []
