@@ -4,7 +4,7 @@ VENV := .venv
 STARPASS := $(VENV)/bin/starpass
 PYTHON := $(VENV)/bin/python
 
-.PHONY: setup setup-ha run test test-ha db psql lint pgtap pytest test-pooled bench schema
+.PHONY: setup setup-ha run test test-ha test-faults db psql lint pgtap pytest test-pooled bench schema
 
 setup:
 	@scripts/setup.sh
@@ -74,6 +74,13 @@ test: setup-ha lint
 # Patroni failover under load: etcd and three PostgreSQL nodes of its own (tests/ha.py).
 test-ha: setup-ha
 	@$(PYTHON) -m tests.ha
+
+# Faults under load and hostile input; `make test` runs all of them in its pytest run too.
+FAULT_TESTS := tests/test_faults.py tests/test_http_hardening.py tests/test_alert_dispatch.py \
+  tests/test_telegram_update_races.py tests/test_http_schemathesis.py tests/test_ledger_properties.py
+
+test-faults: setup
+	@$(PYTHON) -m tests.harness -- $(VENV)/bin/pytest $(FAULT_TESTS)
 
 pgtap: setup
 	@$(PYTHON) -m tests.harness -- pg_prove --ext .sql -r --timer db/tests
