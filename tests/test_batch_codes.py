@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import string
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -111,3 +112,20 @@ def test_a_typo_is_caught_in_python_too() -> None:
         )
         other = next(c for c in same_kind if c != code[i])
         assert codes.has_wrong_check_character(code[:i] + other + code[i + 1 :]), i
+
+
+@pytest.mark.parametrize("groups", [4, 5, 6])
+@pytest.mark.parametrize("prefix", ["", "JUNE", "OTHER"])
+def test_the_printed_form_groups_by_four(groups: int, prefix: str) -> None:
+    code = codes.generate("JUNE", 1, groups=groups).code(0)
+    printed = codes.printed(code, prefix)
+    parts = printed.split("-")
+    assert printed.replace("-", "") == code
+    # After the prefix (when the code has it) groups of four; without it, the last four groups.
+    head = parts[0] if prefix == "JUNE" else "-".join(parts[: len(parts) - 4])
+    assert head.replace("-", "") == (
+        "JUNE" if prefix == "JUNE" else code[: len(code) - codes.WINDOW]
+    )
+    assert all(len(p) == 4 for p in (parts[1:] if prefix == "JUNE" else parts[-4:]))
+    assert len(parts) == (groups + 1 if prefix == "JUNE" else 5)
+    assert codes.printed("JUNE-NOT-A-BATCH".replace("-", ""), prefix) == "JUNENOTABATCH"

@@ -32,7 +32,7 @@ from app.logs import configure_logging, get_logger
 from app.vocabulary import CampaignKind, ImportMode, ImportStatus
 
 MAX_COUNT = 10_000_000
-GENERATE_BLOCK = 100_000  # codes generated at a time (16 bytes each are kept for the report)
+GENERATE_BLOCK = 100_000  # codes generated at a time (about 2 MB)
 MAX_LINE_BYTES = 4096  # a longer line is refused (line_too_long), never read whole
 REPORT_COLUMNS = ("line", "code", "printed", "promo_code_id", "status", "reason")
 SHOWN_REFUSALS = 20
@@ -153,31 +153,18 @@ def _handled(command: Callable[[Settings, argparse.Namespace], int]) -> Callable
 def cmd_generate(settings: Settings, args: argparse.Namespace) -> int:
     terms = _terms(args)
     mode: ImportMode = "DRY_RUN" if args.dry_run else "ALL_OR_NOTHING"
-    blocks: list[codes.CodeBlock] = []
 
     def generated(progress: Progress) -> Iterator[batch.StagedLine]:
         prefix = codes.normalize_code(args.prefix) or ""  # the database accepted it
         line = 0
         while line < args.count:
             block = codes.generate(prefix, min(GENERATE_BLOCK, args.count - line), args.groups)
-            blocks.append(block)
             for i in range(len(block)):
                 line += 1
                 yield line, block.code(i), None
             progress.update(line)
 
-    def code_of(line: int) -> str | None:
-        return blocks[(line - 1) // GENERATE_BLOCK].code((line - 1) % GENERATE_BLOCK)
-
-    return _run(
-        settings,
-        terms,
-        mode,
-        args.out,
-        ("generating", args.count, "codes"),
-        generated,
-        lambda: code_of,
-    )
+    return _run(settings, terms, mode, args.out, ("generating", args.count, "codes"), generated)
 
 
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
@@ -193,26 +180,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
             progress.update(source.position)
         progress.update(source.position)
 
-    def read_again() -> Callable[[int], str | None]:
-        lines = iter(source)  # the second pass: the codes for the report, in step with it
-
-        def code_of(line: int) -> str | None:
-            for number, code, _ in lines:
-                if number == line:
-                    return None if code is None else codes.normalize_code(code)
-            raise RuntimeError(f"{source.path} changed during the import (line {line})")
-
-        return code_of
-
-    return _run(
-        settings,
-        terms,
-        mode,
-        args.out,
-        ("reading", source.size, "bytes"),
-        staged,
-        read_again,
-    )
+    return _run(settings, terms, mode, args.out, ("reading", source.size, "bytes"), staged)
 
 
 def _run(
@@ -222,10 +190,11 @@ def _run(
     out: Path,
     first_phase: tuple[str, int, str],
     lines: Callable[[Progress], Iterator[batch.StagedLine]],
-    report_codes: Callable[[], Callable[[int], str | None]],
 ) -> int:
     """Stage the lines, import them, write the report, commit (or not), in that order: the
-    report is in place only once the database has what it says."""
+    report is in place only once the database has what it says. The report's codes are the
+    canonical forms the database answers with (what it hashed), so neither the generated codes
+    nor the file are kept or read again meanwhile."""
     configure_logging(settings.starpass_log_level)
     progress = Progress()
     began = time.monotonic()
@@ -244,14 +213,11 @@ def _run(
                 staged = batch.stage(conn, lines(progress), lambda n: None)
                 progress.finish()
                 progress.start("importing", None, "")
-                results = batch.import_codes(conn, batch_id, terms, mode)
-                code_of = report_codes()
-                for result in results:
+                for result in batch.import_codes(conn, batch_id, terms, mode):
                     if not counts:
                         progress.finish()
                         progress.start("report", staged, "lines")
-                    code = code_of(result.line)
-                    report.write(result, code, prefix)
+                    report.write(result, prefix)
                     counts[result.status] += 1
                     if result.status in ("DUPLICATE", "INVALID") and len(refusals) < SHOWN_REFUSALS:
                         refusals.append(result)
@@ -400,9 +366,10 @@ class Report:
         self._file.write(",".join(REPORT_COLUMNS) + "\n")
         self._block: list[str] = []
 
-    def write(self, result: batch.LineResult, code: str | None, prefix: str) -> None:
+    def write(self, result: batch.LineResult, prefix: str) -> None:
         # No field needs CSV quoting: codes are canonical (A-Z, 0-9), the printed form adds
         # hyphens, statuses and reasons are words.
+        code = result.code
         self._block.append(
             f"{result.line},{code or ''},{codes.printed(code, prefix) if code else ''},"
             f"{'' if result.promo_code_id is None else result.promo_code_id},"

@@ -25,7 +25,7 @@ from app.vocabulary import ImportMode, ImportStatus
 BLOCK_ROWS = 8192
 STAGE = "COPY pg_temp.promo_import (line, code, problem) FROM STDIN"
 IMPORT = (
-    "SELECT line, promo_code_id, status, reason FROM api.import_promo_codes("
+    "SELECT line, promo_code_id, status, reason, code FROM api.import_promo_codes("
     "p_batch_id => %(batch_id)s, p_kind => %(kind)s, p_campaign => %(campaign)s,"
     " p_grant_days => %(grant_days)s, p_discount_percent => %(discount_percent)s,"
     " p_max_uses => %(max_uses)s, p_per_user_limit => %(per_user_limit)s,"
@@ -59,6 +59,7 @@ class LineResult(NamedTuple):
     promo_code_id: int | None
     status: ImportStatus
     reason: str | None
+    code: str | None  # canonical, as the database hashed it (None: the line holds no code)
 
 
 def connect(settings: Settings, conninfo: str | None = None) -> Conn:
@@ -120,16 +121,17 @@ def import_codes(
     conn: Conn, batch_id: uuid.UUID, terms: Terms, mode: ImportMode
 ) -> Iterator[LineResult]:
     """The answer of api.import_promo_codes, line by line, streamed with COPY (a million rows
-    in about a second; none of the values needs COPY's escapes)."""
+    in about a second; none of the values needs COPY's escapes: codes are canonical)."""
     params = {**asdict(terms), "batch_id": batch_id, "mode": mode}
     with conn.cursor() as cur, cur.copy(f"COPY ({IMPORT}) TO STDOUT", params) as copy:
         for data in copy:
-            line, promo_code_id, status, reason = bytes(data).decode().rstrip("\n").split("\t")
+            line, promo_code_id, status, reason, code = bytes(data).decode()[:-1].split("\t")
             yield LineResult(
                 int(line),
                 None if promo_code_id == "\\N" else int(promo_code_id),
                 status,  # type: ignore[arg-type]  # the domain's values
                 None if reason == "\\N" else reason,
+                None if code == "\\N" else code,
             )
 
 
