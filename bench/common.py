@@ -10,6 +10,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -35,6 +36,27 @@ def start_durable(
     except BaseException:
         cluster.destroy()
         raise
+
+
+def pgbench_transactions(workdir: Path, name: str) -> list[tuple[float, float]]:
+    """(finish time in epoch seconds, latency in ms) of every transaction pgbench logged with
+    `-l --log-prefix=WORKDIR/NAME`, in order of finish; the log files are removed. A log line
+    is: client, transaction, latency us, script, epoch s, us."""
+    logs = [log for log in workdir.glob(f"{name}.*") if log.suffix != ".sql"]
+    done = sorted(
+        (int(fields[4]) + int(fields[5]) / 1e6, int(fields[2]) / 1000)
+        for log in logs
+        for fields in (line.split() for line in log.read_text().splitlines())
+    )
+    for log in logs:
+        log.unlink()
+    return done
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-quantile (0 to 1) of the values, by rank; NaN for none."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else float("nan")
 
 
 def insert_single_use_codes(

@@ -16,7 +16,7 @@ import psycopg
 
 from app.db.cluster import libpq_environment
 from app.libpq import libpq_option
-from bench.common import PEPPER, start_durable
+from bench.common import PEPPER, percentile, pgbench_transactions, start_durable
 
 STALE = int(os.environ.get("STARPASS_BENCH_STALE", "100000"))
 BATCH = int(os.environ.get("STARPASS_BENCH_EXPIRY_BATCH", "10000"))
@@ -131,22 +131,12 @@ def main() -> int:
 
     during: list[float] = []
     outside: list[float] = []
-    for log in workdir.glob("redeem.*"):
-        if log.suffix == ".sql":
-            continue
-        for line in log.read_text().splitlines():
-            fields = line.split()
-            latency_ms = int(fields[2]) / 1000
-            finished = int(fields[4]) + int(fields[5]) / 1e6
-            (during if window["start"] <= finished <= window["end"] else outside).append(latency_ms)
+    for finished, latency_ms in pgbench_transactions(workdir, "redeem"):
+        (during if window["start"] <= finished <= window["end"] else outside).append(latency_ms)
     shutil.rmtree(workdir, ignore_errors=True)
-    during.sort()
-    outside.sort()
     tps = next(line for line in pgbench.stdout.splitlines() if line.startswith("tps ="))
 
-    def p(values: list[float], q: float) -> float:
-        return values[min(len(values) - 1, int(len(values) * q))] if values else float("nan")
-
+    p = percentile
     elapsed = window["end"] - window["start"]
     print(
         f"expired {sum(batches):,} stale reservations in {elapsed:.1f} s ({len(batches) - 1} batches of <= {BATCH:,});"

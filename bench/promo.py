@@ -33,7 +33,13 @@ import psycopg
 
 from app.db.cluster import libpq_environment
 from app.libpq import libpq_option
-from bench.common import PEPPER, insert_single_use_codes, start_durable
+from bench.common import (
+    PEPPER,
+    insert_single_use_codes,
+    percentile,
+    pgbench_transactions,
+    start_durable,
+)
 
 CLIENTS = int(os.environ.get("STARPASS_BENCH_CLIENTS", "32"))
 SECONDS = int(os.environ.get("STARPASS_BENCH_SECONDS", "10"))
@@ -178,23 +184,14 @@ def pgbench(
         check=True,
         cwd=workdir,
     )
-    # pgbench's log: client, transaction, latency us, script, epoch s, us (one line each).
-    done = sorted(
-        (int(fields[4]) + int(fields[5]) / 1e6, int(fields[2]) / 1000)
-        for log in workdir.glob(f"{name}.*")
-        if log.suffix != ".sql"
-        for fields in (line.split() for line in log.read_text().splitlines())
-    )
-    for log in workdir.glob(f"{name}.*"):
-        if log.suffix != ".sql":
-            log.unlink()
+    done = pgbench_transactions(workdir, name)
     start = done[0][0] + warm_up
     steady = sorted(latency for at, latency in done if at >= start)
     return Run(
         name,
         len(steady) / (done[-1][0] - start),
         statistics.median(steady),
-        steady[int(len(steady) * 0.99)],
+        percentile(steady, 0.99),
         len(done),
     )
 

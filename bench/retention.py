@@ -18,7 +18,7 @@ import psycopg
 
 from app.db.cluster import libpq_environment
 from app.libpq import libpq_option
-from bench.common import PEPPER, start_durable
+from bench.common import PEPPER, percentile, pgbench_transactions, start_durable
 
 ATTEMPTS = int(os.environ.get("STARPASS_BENCH_ATTEMPTS", "10000000"))
 BATCH = int(os.environ.get("STARPASS_BENCH_PRUNE_BATCH", "10000"))
@@ -46,7 +46,7 @@ def prepare(url: str) -> None:
                 " counted, created_at)"
                 " SELECT 700000000000 + i %% 100000, 'old-guess-' || i, sha256(i::text::bytea),"
                 " 'NOT_FOUND', true, now() - interval '60 days' + i * (interval '20 days' / %s)"
-                " FROM generate_series(%s, %s) AS i",
+                " FROM generate_series(%s::bigint, %s::bigint) AS i",
                 (ATTEMPTS, first + 1, min(first + 1_000_000, ATTEMPTS)),
             )
             print(
@@ -108,26 +108,17 @@ def main() -> int:
     before: list[float] = []
     during: list[float] = []
     after: list[float] = []
-    for log in workdir.glob("redeem.*"):
-        if log.suffix == ".sql":
-            continue
-        for line in log.read_text().splitlines():
-            fields = line.split()
-            latency_ms = int(fields[2]) / 1000
-            finished = int(fields[4]) + int(fields[5]) / 1e6
-            if finished < window["start"]:
-                before.append(latency_ms)
-            elif finished <= window["end"]:
-                during.append(latency_ms)
-            else:
-                after.append(latency_ms)
+    for finished, latency_ms in pgbench_transactions(workdir, "redeem"):
+        if finished < window["start"]:
+            before.append(latency_ms)
+        elif finished <= window["end"]:
+            during.append(latency_ms)
+        else:
+            after.append(latency_ms)
     shutil.rmtree(workdir, ignore_errors=True)
     tps = next(line for line in pgbench.stdout.splitlines() if line.startswith("tps ="))
 
-    def p(values: list[float], q: float) -> float:
-        values = sorted(values)
-        return values[min(len(values) - 1, int(len(values) * q))] if values else float("nan")
-
+    p = percentile
     elapsed = window["end"] - window["start"]
     pruned = sum(batches)
     print(

@@ -2407,6 +2407,7 @@ DECLARE
     v_cursor         bigint;
     v_scanned_to     bigint;
     v_attempts       integer;
+    v_alert_ids      bigint[];
     v_alerts         integer;
     v_resolves       integer;
     v_summaries      integer;
@@ -2444,7 +2445,8 @@ BEGIN
     -- Delivered alerts with every delivery delivered, except a trigger that is still open (the
     -- newest of its dedup key with no resolve after it: ops.resolve_alert must find it). A
     -- resolve goes once its trigger has gone, which is why this comes first.
-    WITH candidates AS (
+    SELECT array_agg(c.alert_id) INTO v_alert_ids
+    FROM (
         SELECT o.alert_id FROM ops.alert_outbox AS o
         WHERE o.state = 'delivered' AND o.delivered_at < v_alerts_before
           AND NOT EXISTS (SELECT FROM ops.alert_deliveries AS d
@@ -2458,15 +2460,11 @@ BEGIN
         ORDER BY o.delivered_at
         LIMIT p_limit
         FOR UPDATE OF o SKIP LOCKED
-    ), deliveries AS (
-        DELETE FROM ops.alert_deliveries AS d USING candidates AS c WHERE d.alert_id = c.alert_id
-    ), pruned AS (
-        DELETE FROM ops.alert_outbox AS o USING candidates AS c WHERE o.alert_id = c.alert_id
-        RETURNING o.alert_id
-    )
-    SELECT count(*) INTO v_alerts FROM pruned;
+    ) AS c;
+    v_alerts := ops.delete_alerts(v_alert_ids);
 
-    WITH candidates AS (
+    SELECT array_agg(c.alert_id) INTO v_alert_ids
+    FROM (
         SELECT o.alert_id FROM ops.alert_outbox AS o
         WHERE o.state = 'delivered' AND o.delivered_at < v_alerts_before AND o.action = 'resolve'
           AND NOT EXISTS (SELECT FROM ops.alert_deliveries AS d
@@ -2477,13 +2475,8 @@ BEGIN
         ORDER BY o.delivered_at
         LIMIT p_limit
         FOR UPDATE OF o SKIP LOCKED
-    ), deliveries AS (
-        DELETE FROM ops.alert_deliveries AS d USING candidates AS c WHERE d.alert_id = c.alert_id
-    ), pruned AS (
-        DELETE FROM ops.alert_outbox AS o USING candidates AS c WHERE o.alert_id = c.alert_id
-        RETURNING o.alert_id
-    )
-    SELECT count(*) INTO v_resolves FROM pruned;
+    ) AS c;
+    v_resolves := ops.delete_alerts(v_alert_ids);
 
     -- Flood summaries that were delivered and that no held delivery still points at.
     WITH candidates AS (
@@ -4150,6 +4143,26 @@ ALTER FUNCTION ops.check_value(p_value text, p_domain regtype, p_argument text) 
 -- Name: FUNCTION check_value(p_value text, p_domain regtype, p_argument text); Type: COMMENT; Schema: ops; Owner: starpass_owner
 
 COMMENT ON FUNCTION ops.check_value(p_value text, p_domain regtype, p_argument text) IS 'Raises SP422 "invalid argument <name>" unless the value is one the domain allows (NULL is refused); the HINT lists them.';
+
+-- Name: delete_alerts(bigint[]); Type: FUNCTION; Schema: ops; Owner: starpass_owner
+
+CREATE FUNCTION ops.delete_alerts(p_alert_ids bigint[]) RETURNS integer
+    LANGUAGE sql
+    AS $$
+    WITH deliveries AS (
+        DELETE FROM ops.alert_deliveries AS d WHERE d.alert_id = ANY (p_alert_ids)
+    ), deleted AS (
+        DELETE FROM ops.alert_outbox AS o WHERE o.alert_id = ANY (p_alert_ids)
+        RETURNING o.alert_id
+    )
+    SELECT count(*)::integer FROM deleted
+$$;
+
+ALTER FUNCTION ops.delete_alerts(p_alert_ids bigint[]) OWNER TO starpass_owner;
+
+-- Name: FUNCTION delete_alerts(p_alert_ids bigint[]); Type: COMMENT; Schema: ops; Owner: starpass_owner
+
+COMMENT ON FUNCTION ops.delete_alerts(p_alert_ids bigint[]) IS 'Deletes these alerts with all their deliveries; how many alerts. For api.prune_history, which chose and locked them.';
 
 -- Name: domain_values(regtype); Type: FUNCTION; Schema: ops; Owner: starpass_owner
 
@@ -7518,6 +7531,10 @@ REVOKE ALL ON FUNCTION ops.check_value(p_values text[], p_domain regtype, p_argu
 -- Name: FUNCTION check_value(p_value text, p_domain regtype, p_argument text); Type: ACL; Schema: ops; Owner: starpass_owner
 
 REVOKE ALL ON FUNCTION ops.check_value(p_value text, p_domain regtype, p_argument text) FROM PUBLIC;
+
+-- Name: FUNCTION delete_alerts(p_alert_ids bigint[]); Type: ACL; Schema: ops; Owner: starpass_owner
+
+REVOKE ALL ON FUNCTION ops.delete_alerts(p_alert_ids bigint[]) FROM PUBLIC;
 
 -- Name: FUNCTION domain_values(p_domain regtype); Type: ACL; Schema: ops; Owner: starpass_owner
 

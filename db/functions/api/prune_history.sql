@@ -10,6 +10,7 @@ DECLARE
     v_cursor         bigint;
     v_scanned_to     bigint;
     v_attempts       integer;
+    v_alert_ids      bigint[];
     v_alerts         integer;
     v_resolves       integer;
     v_summaries      integer;
@@ -47,7 +48,8 @@ BEGIN
     -- Delivered alerts with every delivery delivered, except a trigger that is still open (the
     -- newest of its dedup key with no resolve after it: ops.resolve_alert must find it). A
     -- resolve goes once its trigger has gone, which is why this comes first.
-    WITH candidates AS (
+    SELECT array_agg(c.alert_id) INTO v_alert_ids
+    FROM (
         SELECT o.alert_id FROM ops.alert_outbox AS o
         WHERE o.state = 'delivered' AND o.delivered_at < v_alerts_before
           AND NOT EXISTS (SELECT FROM ops.alert_deliveries AS d
@@ -61,15 +63,11 @@ BEGIN
         ORDER BY o.delivered_at
         LIMIT p_limit
         FOR UPDATE OF o SKIP LOCKED
-    ), deliveries AS (
-        DELETE FROM ops.alert_deliveries AS d USING candidates AS c WHERE d.alert_id = c.alert_id
-    ), pruned AS (
-        DELETE FROM ops.alert_outbox AS o USING candidates AS c WHERE o.alert_id = c.alert_id
-        RETURNING o.alert_id
-    )
-    SELECT count(*) INTO v_alerts FROM pruned;
+    ) AS c;
+    v_alerts := ops.delete_alerts(v_alert_ids);
 
-    WITH candidates AS (
+    SELECT array_agg(c.alert_id) INTO v_alert_ids
+    FROM (
         SELECT o.alert_id FROM ops.alert_outbox AS o
         WHERE o.state = 'delivered' AND o.delivered_at < v_alerts_before AND o.action = 'resolve'
           AND NOT EXISTS (SELECT FROM ops.alert_deliveries AS d
@@ -80,13 +78,8 @@ BEGIN
         ORDER BY o.delivered_at
         LIMIT p_limit
         FOR UPDATE OF o SKIP LOCKED
-    ), deliveries AS (
-        DELETE FROM ops.alert_deliveries AS d USING candidates AS c WHERE d.alert_id = c.alert_id
-    ), pruned AS (
-        DELETE FROM ops.alert_outbox AS o USING candidates AS c WHERE o.alert_id = c.alert_id
-        RETURNING o.alert_id
-    )
-    SELECT count(*) INTO v_resolves FROM pruned;
+    ) AS c;
+    v_resolves := ops.delete_alerts(v_alert_ids);
 
     -- Flood summaries that were delivered and that no held delivery still points at.
     WITH candidates AS (
