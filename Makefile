@@ -102,5 +102,6 @@ bench:
 	@$(PYTHON) -m bench.jobs
 	@$(PYTHON) -m bench.retention
 	@$(PYTHON) -m bench.http
+	@$(PYTHON) -m bench.webhook
 	@$(PYTHON) -m bench.overload
 	@$(PYTHON) -m bench.pooler

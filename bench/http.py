@@ -71,9 +71,13 @@ def prepare(admin_url: str, codes: int = CODES) -> None:
         conn.execute("VACUUM ANALYZE")
 
 
-def wrk(url: str, workdir: Path) -> dict[str, float]:
-    script = workdir / "redeem.lua"
-    script.write_text(WRK_SCRIPT)
+def wrk(
+    url: str, workdir: Path, lua: str = WRK_SCRIPT, what: str = "redemptions"
+) -> dict[str, float]:
+    """wrk with THREADS threads and CLIENTS connections for SECONDS, running the Lua script;
+    fails if a request was not answered 2xx. Requests/s and latency percentiles in ms."""
+    script = workdir / "load.lua"
+    script.write_text(lua)
     out = subprocess.run(
         [
             "wrk",
@@ -93,7 +97,7 @@ def wrk(url: str, workdir: Path) -> dict[str, float]:
         check=True,
     ).stdout
     if "Non-2xx" in out:
-        raise RuntimeError(f"wrk: some redemptions were refused:\n{out}")
+        raise RuntimeError(f"wrk: some {what} were refused:\n{out}")
 
     def latency(label: str) -> float:
         value, unit = re.search(rf"^\s*{label}\s+([0-9.]+)(us|ms|s)\s*$", out, re.M).groups()  # type: ignore[union-attr]
