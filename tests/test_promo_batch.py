@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from psycopg.rows import tuple_row
 
 from app import codes
 from app.cli.main import main
@@ -369,6 +370,32 @@ def test_a_big_file_streams(tool: Tool, tmp_path: Path) -> None:
         tracemalloc.stop()
     assert sum(1 for _ in (tmp_path / "big-report.csv").open()) == 200_001
     assert peak["big"] - peak["small"] < 8 * 2**20, peak
+
+
+def test_a_batch_that_grows_the_campaigns_leaves_fresh_statistics(
+    new_database: Callable[[], ScratchDatabase],
+) -> None:
+    """Queries right after a big import (api.check_invariants) are planned from statistics that
+    know the new rows: a batch that grows the campaigns by more than a tenth analyzes them and
+    their slots; a smaller one leaves that to autovacuum."""
+    db = new_database()
+
+    def estimates() -> tuple[float, float]:
+        with connect(db.admin_url) as conn, conn.cursor(row_factory=tuple_row) as cur:
+            row = cur.execute(
+                "SELECT (SELECT reltuples FROM pg_class WHERE oid = 'promo.promo_codes'::regclass),"
+                " (SELECT reltuples FROM pg_class WHERE oid = 'promo.capacity_slots'::regclass)"
+            ).fetchone()
+        assert row is not None
+        return float(row[0]), float(row[1])
+
+    with connect(db.admin_url) as loader:
+        insert_single_use_codes(loader, "Stats big", "STATSBIG", 1000)
+    campaigns, slots = estimates()
+    assert campaigns >= 1000 and slots >= 1000
+    with connect(db.admin_url) as loader:
+        insert_single_use_codes(loader, "Stats small", "STATSSMALL", 50)
+    assert estimates() == (campaigns, slots)
 
 
 def test_a_guess_on_a_batch_prefix_reads_a_handful_of_rows(database: ScratchDatabase) -> None:
