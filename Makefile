@@ -93,15 +93,4 @@ test-pooled: setup
 
 bench:
 	@scripts/setup.sh --bench
-	@$(PYTHON) -m bench.foundation
-	@$(PYTHON) -m bench.promo
-	@$(PYTHON) -m bench.instructions
-	@$(PYTHON) -m bench.redeem_path
-	@$(PYTHON) -m bench.create
-	@$(PYTHON) -m bench.batch
-	@$(PYTHON) -m bench.jobs
-	@$(PYTHON) -m bench.retention
-	@$(PYTHON) -m bench.http
-	@$(PYTHON) -m bench.webhook
-	@$(PYTHON) -m bench.overload
-	@$(PYTHON) -m bench.pooler
+	@$(PYTHON) -m bench

@@ -28,7 +28,7 @@ import psycopg
 from app import codes
 from app.config import PROJECT_ROOT
 from app.libpq import libpq_option
-from bench.common import PEPPER, start_durable
+from bench.common import PEPPER, start_durable, summarize
 from tests.harness import ScratchDatabase
 
 COUNT = int(os.environ.get("STARPASS_BENCH_BATCH_CODES", "1000000"))
@@ -159,6 +159,18 @@ def main() -> int:
         print(f"\n{label}: " + "; ".join(phases))
     bulk = COUNT / rows[0][2]
     verdict = "MET" if bulk >= TARGET else "MISSED"
+    summarize(
+        f"bulk generate of {COUNT:,} codes",
+        bulk,
+        f"{rows[0][2]:.1f} s; import {COUNT / rows[1][2]:,.0f} codes/s",
+        at_least=TARGET,
+        unit="codes/s",
+    )
+    summarize(
+        "bulk generate / per-row api.create_promo_code",
+        bulk / separate,
+        f"{bulk:,.0f} / {separate:,.0f} codes/s",
+    )
     print(
         f"\nbulk generate {bulk:,.0f} codes/s (target >= {TARGET:,.0f}: {verdict}); "
         f"{bulk / separate:.0f}x the per-row path, {COUNT / separate / 60:.0f} min for "

@@ -21,6 +21,8 @@ from app.db.cluster import Cluster
 from tests.harness import ScratchDatabase, create_database, throwaway_cluster
 
 PEPPER = "bench-pepper-0123456789abcdef-0123456789abcdef"
+# Where `python -m bench` (make bench) collects every benchmark's headline figures.
+SUMMARY_FILE = "STARPASS_BENCH_SUMMARY"
 
 
 def start_durable(
@@ -57,6 +59,28 @@ def percentile(values: list[float], q: float) -> float:
     """The q-quantile (0 to 1) of the values, by rank; NaN for none."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else float("nan")
+
+
+def summarize(
+    measure: str,
+    value: float,
+    figures: str,
+    *,
+    at_least: float | None = None,
+    below: float | None = None,
+    unit: str = "x",
+) -> None:
+    """One row of the summary table `python -m bench` prints after a full run (bench/__main__.py):
+    what was measured, its value (a ratio unless `unit` says otherwise), the figures it comes
+    from, and its target if it has one. Appended as a JSON line to the file $STARPASS_BENCH_SUMMARY
+    names; nothing when run alone (each benchmark prints its own table anyway)."""
+    path = os.environ.get(SUMMARY_FILE)
+    if not path:
+        return
+    row = {"measure": measure, "value": value, "unit": unit, "figures": figures,
+           "at_least": at_least, "below": below}  # fmt: skip
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(row) + "\n")
 
 
 def insert_single_use_codes(

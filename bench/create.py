@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 
 from app.libpq import libpq_option
-from bench.common import PEPPER, insert_single_use_codes, start_durable
+from bench.common import PEPPER, insert_single_use_codes, start_durable, summarize
 from bench.promo import SECONDS, Run, pgbench
 
 CLIENTS = int(os.environ.get("STARPASS_BENCH_CREATE_CLIENTS", "16"))
@@ -98,6 +98,18 @@ def main() -> int:
     ratio = full.tps / empty.tps
     verdict = "met" if full.tps >= TARGET else "missed"
     print(f"\nloaded / empty: {ratio:.2f}")
+    summarize(
+        f"api.create_promo_code with {CAMPAIGNS:,} campaigns / with none",
+        ratio,
+        f"{full.tps:,.0f} / {empty.tps:,.0f} codes/s",
+    )
+    summarize(
+        f"api.create_promo_code with {CAMPAIGNS:,} campaigns",
+        full.tps,
+        f"{CLIENTS} pgbench clients",
+        at_least=TARGET,
+        unit="codes/s",
+    )
     print(
         f"with {CAMPAIGNS:,} campaigns: {full.tps:,.0f} codes/s (target >= {TARGET:,.0f}: {verdict})"
     )

@@ -7,7 +7,6 @@ import asyncio
 import itertools
 import os
 import platform
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from bench.common import start_durable
+from bench.common import percentile, start_durable, summarize
 
 SECONDS = float(os.environ.get("STARPASS_BENCH_SECONDS", "5"))
 _ids = itertools.count(10**10)
@@ -29,12 +28,18 @@ class Result:
     seconds: float
     latencies_ms: list[float]
 
+    @property
+    def rate(self) -> float:
+        return self.calls / self.seconds
+
+    def percentile_ms(self, q: float) -> float:
+        return percentile(self.latencies_ms, q)
+
     def row(self) -> str:
-        lat = sorted(self.latencies_ms)
-        p50 = statistics.median(lat)
-        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
-        rate = self.calls / self.seconds
-        return f"| {self.name} | {self.clients} | {rate:,.0f} | {p50:.2f} | {p99:.2f} |"
+        return (
+            f"| {self.name} | {self.clients} | {self.rate:,.0f} | {self.percentile_ms(0.5):.2f}"
+            f" | {self.percentile_ms(0.99):.2f} |"
+        )
 
 
 async def run(
@@ -122,6 +127,12 @@ async def main() -> int:
     print("|---|---|---|---|---|")
     for result in results:
         print(result.row())
+        summarize(
+            f"{result.name}, {result.clients} clients",
+            result.rate,
+            f"p99 {result.percentile_ms(0.99):.2f} ms",
+            unit="calls/s",
+        )
     print(f"\ninvariant violations after the run: {broken[0] if broken else '?'}")
     return 0 if broken and broken[0] == 0 else 1
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 
 from app.libpq import libpq_option
-from bench.common import PEPPER, insert_single_use_codes, serving, start_durable
+from bench.common import PEPPER, insert_single_use_codes, serving, start_durable, summarize
 from bench.promo import pgbench
 
 CLIENTS = 32
@@ -157,6 +157,12 @@ def main() -> int:
         f" p99 {sql.p99_ms:.2f} ms |"
     )
     verdict = "MET" if ratio >= HTTP_SQL_TARGET else "MISSED"
+    summarize(
+        "HTTP POST /internal/promo/redeem / direct SQL",
+        ratio,
+        f"{http['rate']:,.0f} / {sql.tps:,.0f} redemptions/s",
+        at_least=HTTP_SQL_TARGET,
+    )
     print(
         f"\nHTTP / SQL (same run): {ratio:.2f} (target >= {HTTP_SQL_TARGET}: {verdict});"
         f" server peak RSS: {peak_rss / 1024:.0f} MiB; attempt outcomes: {counts}"

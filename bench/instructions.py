@@ -25,7 +25,7 @@ from pathlib import Path
 
 from app.db.cluster import Cluster
 from bench import promo
-from bench.common import PEPPER, start_durable
+from bench.common import PEPPER, start_durable, summarize
 
 FEW = int(os.environ.get("STARPASS_BENCH_INSTRUCTIONS_FEW", "50"))
 MANY = int(os.environ.get("STARPASS_BENCH_INSTRUCTIONS_MANY", "250"))
@@ -131,6 +131,11 @@ def main() -> int:
         f"floor / distinct: {per_call['floor'] / per_call['distinct']:.2f} (the CPU side of distinct / floor)"
     )
     print(f"floor / hot_code: {per_call['floor'] / per_call['hot_code']:.2f}")
+    summarize(
+        "instructions: floor / distinct redemption (the CPU side of distinct / floor)",
+        per_call["floor"] / per_call["distinct"],
+        f"{per_call['floor']:,.0f} / {per_call['distinct']:,.0f} per call",
+    )
     return 0
 
 

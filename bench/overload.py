@@ -13,7 +13,7 @@ from collections import Counter
 
 import aiohttp
 
-from bench.common import serving, start_durable
+from bench.common import serving, start_durable, summarize
 from bench.http import prepare
 
 REQUESTS = int(os.environ.get("STARPASS_BENCH_OVERLOAD_REQUESTS", "6000"))
@@ -91,6 +91,13 @@ def main() -> int:
         print(f"| {answer} | {count:,} |")
     print(f"\n/readyz during the run: {dict(sorted(ready.items()))}")
     failed = [a for a in answers if "database_unavailable" in a or a.startswith("500")]
+    summarize(
+        f"{REQUESTS:,} concurrent redemptions, pool max {POOL_MAX}: answers 500 or database_unavailable",
+        sum(answers[a] for a in failed),
+        f"all answered in {elapsed:.1f} s; /readyz {dict(sorted(ready.items()))}",
+        below=1,
+        unit="answers",
+    )
     if failed or set(ready) != {200}:
         print(f"FAILED: {failed or 'readyz not always 200'}")
         return 1

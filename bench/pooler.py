@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 from app.db.cluster import ALERTS_ROLE
-from bench.common import serving, start_durable
+from bench.common import serving, start_durable, summarize
 from bench.http import TOKEN, outcomes, prepare
 from tests.harness import role_passwords
 from tests.pooler import PgBouncer
@@ -181,6 +181,12 @@ def main() -> int:
             )
     unavailable = sum(r["unavailable"] for r in runs["pooled"])
     met = ratio >= TARGET and unavailable == 0
+    summarize(
+        f"{CLIENTS} HTTP clients through PgBouncer / direct",
+        ratio,
+        f"{pooled:,.0f} / {direct:,.0f} redemptions/s; {unavailable:.0f} database_unavailable",
+        at_least=TARGET,
+    )
     print(
         f"\npooled / direct (means): {pooled:,.0f} / {direct:,.0f} = {ratio:.2f} (target >= {TARGET}"
         f" and no database_unavailable: {'MET' if met else 'MISSED'}); attempt outcomes: {counts}"

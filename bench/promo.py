@@ -39,6 +39,7 @@ from bench.common import (
     percentile,
     pgbench_transactions,
     start_durable,
+    summarize,
 )
 
 CLIENTS = int(os.environ.get("STARPASS_BENCH_CLIENTS", "32"))
@@ -292,6 +293,13 @@ def main() -> int:
         )
         spread = ", ".join(f"{x:.2f}" for x in ratios)
         print(f"{scenario} / {baseline}: {ratio:.2f} (rounds: {spread}; {verdict})")
+        medians = [statistics.median(r[name].tps for r in rounds) for name in (scenario, baseline)]
+        summarize(
+            f"{scenario} / {baseline} ({ROUNDS} rounds, median; rounds {spread})",
+            ratio,
+            f"{medians[0]:,.0f} / {medians[1]:,.0f} tx/s",
+            at_least=target,
+        )
     print(f"attempt outcomes: {counts}")
     refused = sum(
         n for outcome, n in counts.items() if outcome not in ("APPLIED", "invariant_violations")

@@ -33,7 +33,7 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from app.libpq import libpq_option
-from bench.common import PEPPER, start_durable
+from bench.common import PEPPER, start_durable, summarize
 
 WARM_UP = 12
 SPI_CALLS = int(os.environ.get("STARPASS_BENCH_PATH_CALLS", "200"))
@@ -216,6 +216,13 @@ def print_figures(figures: list[PathFigures]) -> None:
             f" (target <= {FAST_PATH_SLOTS}, all fast path: {'MET' if met else 'MISSED'})"
         )
         print("  " + ", ".join(lock.relation for lock in f.locks))
+        summarize(
+            f"relations a {f.name} redemption locks",
+            len(f.locks),
+            f"{f.fast} fast path; {f.spi_per_call:.0f} SPI statements, {f.cpu_ms:.2f} ms CPU",
+            below=FAST_PATH_SLOTS + 1,
+            unit="relations",
+        )
     for f in figures:
         print(f"\n{f.name}: nested statements per call")
         print("| per call | statement |")

@@ -24,7 +24,7 @@ import psycopg
 from app.bot.sandbox import SANDBOX_TOKEN
 from app.bot.webhook import WEBHOOK_PATH
 from app.config import PROJECT_ROOT
-from bench.common import serving, start_durable
+from bench.common import serving, start_durable, summarize
 from bench.http import CLIENTS, THREADS, wrk
 from bench.promo import pgbench
 
@@ -151,6 +151,11 @@ def main() -> int:
     )
     print(f"| direct SQL: claim, greet_user, finish | {sql.tps:,.0f} | p99 {sql.p99_ms:.2f} ms |")
     print(f"\nwebhook / SQL: {ratio:.2f} (reported)")
+    summarize(
+        "webhook /start updates / direct SQL of the same calls",
+        ratio,
+        f"{web['rate']:,.0f} / {sql.tps:,.0f} updates/s",
+    )
     print(f"server peak RSS: {peak_rss / 1024:.0f} MiB")
     print(
         f"updates stored {handled[0]:,}, handled {handled[1]:,}, most attempts {handled[2]};"
