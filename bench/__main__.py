@@ -41,6 +41,8 @@ BENCHMARKS = (
 def verdict(row: dict[str, Any]) -> str:
     if row["at_least"] is not None:
         target, met = f">= {row['at_least']:g}", row["value"] >= row["at_least"]
+    elif row["at_most"] is not None:
+        target, met = f"<= {row['at_most']:g}", row["value"] <= row["at_most"]
     elif row["below"] is not None:
         target, met = f"< {row['below']:g}", row["value"] < row["below"]
     else:

@@ -67,6 +67,7 @@ def summarize(
     figures: str,
     *,
     at_least: float | None = None,
+    at_most: float | None = None,
     below: float | None = None,
     unit: str = "x",
 ) -> None:
@@ -78,7 +79,7 @@ def summarize(
     if not path:
         return
     row = {"measure": measure, "value": value, "unit": unit, "figures": figures,
-           "at_least": at_least, "below": below}  # fmt: skip
+           "at_least": at_least, "at_most": at_most, "below": below}  # fmt: skip
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(row) + "\n")
 

@@ -31,26 +31,35 @@ TOKEN = "b" * 40
 PORT = 18080
 HTTP_SQL_TARGET = 0.5
 
-# wrk: each of its threads takes every THREADS-th code (thread t: t+1, t+1+THREADS, ...).
+# wrk: each of its threads takes every THREADS-th id (thread t: t+1, t+1+THREADS, ...), from
+# next_id() in the request() of the script that follows this preamble (`threads`: each thread,
+# for a done() that adds up their counters).
 THREADS = 2
-WRK_SCRIPT = """
-local threads = 0
+WRK_THREAD_IDS = """
+local threads = {}
 function setup(thread)
-  thread:set("tid", threads)
-  threads = threads + 1
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
 end
-function init(args)
-  n = 0
-end
-function request()
+local n = 0
+local function next_id()
   local i = n * THREADS + tid + 1
   n = n + 1
+  return i
+end
+""".replace("THREADS", str(THREADS))
+WRK_SCRIPT = (
+    WRK_THREAD_IDS
+    + """
+function request()
+  local i = next_id()
   local body = string.format(
     '{"user_id": %d, "code": "HTTPB%d", "idempotency_key": "http-%09d"}', 1000000000000 + i, i, i)
   return wrk.format("POST", "/internal/promo/redeem", {
     ["Authorization"] = "Bearer TOKEN", ["Content-Type"] = "application/json"}, body)
 end
-""".replace("THREADS", str(THREADS)).replace("TOKEN", TOKEN)
+""".replace("TOKEN", TOKEN)
+)
 
 # SQL takes the codes from 60,001 on, past what the HTTP run can reach in SECONDS.
 SQL_SCRIPT = (

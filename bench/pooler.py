@@ -26,7 +26,7 @@ from pathlib import Path
 
 from app.db.cluster import ALERTS_ROLE
 from bench.common import serving, start_durable, summarize
-from bench.http import TOKEN, outcomes, prepare
+from bench.http import THREADS, TOKEN, WRK_THREAD_IDS, outcomes, prepare
 from tests.harness import role_passwords
 from tests.pooler import PgBouncer
 
@@ -36,26 +36,20 @@ SERVICE_POOL_POOLED = 100
 SECONDS = int(os.environ.get("STARPASS_BENCH_SECONDS", "10"))
 CODES = 200_000
 PORT = 18081
-THREADS = 2
 ROUNDS = 2
 TARGET = 0.8
 
-# Each run takes codes from its own offset: thread t of wrk takes offset + t + 1, + THREADS, ...
+# Each run takes codes from its own offset on (bench.http's WRK_THREAD_IDS spreads them).
 # Every answer that is not 200 is counted by whether it is database_unavailable.
-WRK_SCRIPT = """
-local threads = {}
-function setup(thread)
-  thread:set("tid", #threads)
-  table.insert(threads, thread)
-end
+WRK_SCRIPT = (
+    WRK_THREAD_IDS
+    + """
 function init(args)
-  n = 0
   unavailable = 0
   refused = 0
 end
 function request()
-  local i = OFFSET + n * THREADS + tid + 1
-  n = n + 1
+  local i = OFFSET + next_id()
   local body = string.format(
     '{"user_id": %d, "code": "HTTPB%d", "idempotency_key": "pool-%09d"}', 1000000000000 + i, i, i)
   return wrk.format("POST", "/internal/promo/redeem", {
@@ -78,7 +72,8 @@ function done(summary, latency, requests)
   end
   io.write(string.format("ANSWERS unavailable=%d refused=%d\\n", u, r))
 end
-""".replace("THREADS", str(THREADS)).replace("TOKEN", TOKEN)
+""".replace("TOKEN", TOKEN)
+)
 
 
 def wrk(url: str, workdir: Path, offset: int) -> dict[str, float]:

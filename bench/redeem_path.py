@@ -220,7 +220,7 @@ def print_figures(figures: list[PathFigures]) -> None:
             f"relations a {f.name} redemption locks",
             len(f.locks),
             f"{f.fast} fast path; {f.spi_per_call:.0f} SPI statements, {f.cpu_ms:.2f} ms CPU",
-            below=FAST_PATH_SLOTS + 1,
+            at_most=FAST_PATH_SLOTS,
             unit="relations",
         )
     for f in figures:

@@ -141,7 +141,7 @@ def main() -> int:
         f"redemption p99 while pruning {pruned:,} attempts / the higher of before and after",
         p(during, 0.99) / max(p(before, 0.99), p(after, 0.99)),
         f"{p(during, 0.99):.1f} / {p(before, 0.99):.1f} / {p(after, 0.99):.1f} ms",
-        below=1.5,
+        at_most=1.5,
     )
     print(
         f"\np99 during pruning {p(during, 0.99):.1f} ms against {p(before, 0.99):.1f} ms before:"

@@ -25,7 +25,7 @@ from app.bot.sandbox import SANDBOX_TOKEN
 from app.bot.webhook import WEBHOOK_PATH
 from app.config import PROJECT_ROOT
 from bench.common import serving, start_durable, summarize
-from bench.http import CLIENTS, THREADS, wrk
+from bench.http import CLIENTS, THREADS, WRK_THREAD_IDS, wrk
 from bench.promo import pgbench
 
 PORT = 18090
@@ -33,19 +33,10 @@ SANDBOX_PORT = 18091
 SECRET = "bench-webhook-secret-0123456789"  # noqa: S105 - this run's throwaway secret
 FIRST_USER = 3_000_000_000
 
-# Each of wrk's threads takes every THREADS-th update id; the user is new with each update.
-LUA = """
-local threads = 0
-function setup(thread)
-  thread:set("tid", threads)
-  threads = threads + 1
-end
-function init(args)
-  n = 0
-end
+# Each update a new id and a new user (bench.http's WRK_THREAD_IDS spreads them over wrk's threads).
+LUA = WRK_THREAD_IDS + """
 function request()
-  local i = n * THREADS + tid + 1
-  n = n + 1
+  local i = next_id()
   local body = string.format('{"update_id": %d, "message": {"message_id": %d, "date": 1764979200,'
     .. ' "chat": {"id": %d, "type": "private"}, "from": {"id": %d, "is_bot": false,'
     .. ' "first_name": "Testnutzer", "language_code": "de"}, "text": "/start",'
@@ -54,7 +45,7 @@ function request()
   return wrk.format("POST", "PATH", {["Content-Type"] = "application/json",
     ["X-Telegram-Bot-Api-Secret-Token"] = "SECRET"}, body)
 end
-""".replace("THREADS", str(THREADS)).replace("FIRST", str(FIRST_USER)).replace("PATH", WEBHOOK_PATH).replace("SECRET", SECRET)  # fmt: skip
+""".replace("FIRST", str(FIRST_USER)).replace("PATH", WEBHOOK_PATH).replace("SECRET", SECRET)  # fmt: skip
 
 # The ceiling takes users and update ids past what the webhook run reaches.
 SQL_SCRIPT = (
