@@ -32,6 +32,7 @@ BENCHMARKS = (
     "jobs",
     "retention",
     "http",
+    "round_trips",
     "webhook",
     "overload",
     "pooler",
