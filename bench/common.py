@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -38,6 +40,14 @@ def start_durable(
     except BaseException:
         cluster.destroy()
         raise
+
+
+def missing(*tools: str) -> bool:
+    """Whether a program the benchmark runs is not installed (named on stderr, with the fix)."""
+    absent = [tool for tool in tools if not shutil.which(tool)]
+    for tool in absent:
+        print(f"bench: {tool} not found (scripts/setup.sh --bench installs it)", file=sys.stderr)
+    return bool(absent)
 
 
 def pgbench_transactions(workdir: Path, name: str) -> list[tuple[float, float]]:

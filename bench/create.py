@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 
 from app.libpq import libpq_option
-from bench.common import PEPPER, insert_single_use_codes, start_durable, summarize
+from bench.common import PEPPER, insert_single_use_codes, missing, start_durable, summarize
 from bench.promo import SECONDS, Run, pgbench
 
 CLIENTS = int(os.environ.get("STARPASS_BENCH_CREATE_CLIENTS", "16"))
@@ -53,8 +53,7 @@ def plans(conn: psycopg.Connection[tuple[object, ...]]) -> dict[str, str]:
 
 
 def main() -> int:
-    if not shutil.which("pgbench"):
-        print("bench: pgbench not found (it comes with postgresql-client-15)", file=sys.stderr)
+    if missing("pgbench"):
         return 1
     cluster, db = start_durable("starpass_bench_create")
     workdir = Path(tempfile.mkdtemp(prefix="starpass-bench-create-"))

@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 
 from app.libpq import libpq_option
-from bench.common import PEPPER, insert_single_use_codes, serving, start_durable, summarize
+from bench.common import PEPPER, insert_single_use_codes, missing, serving, start_durable, summarize
 from bench.promo import pgbench
 
 CLIENTS = 32
@@ -125,10 +125,8 @@ def outcomes(admin_url: str) -> dict[str, int]:
 
 
 def main() -> int:
-    for tool in ("wrk", "pgbench"):
-        if not shutil.which(tool):
-            print(f"bench: {tool} not found (scripts/setup.sh installs it)", file=sys.stderr)
-            return 1
+    if missing("wrk", "pgbench"):
+        return 1
     cluster, db = start_durable("starpass_bench_http")
     workdir = Path(tempfile.mkdtemp(prefix="starpass-bench-http-"))
     try:

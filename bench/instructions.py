@@ -25,7 +25,7 @@ from pathlib import Path
 
 from app.db.cluster import Cluster
 from bench import promo
-from bench.common import PEPPER, start_durable, summarize
+from bench.common import PEPPER, missing, start_durable, summarize
 
 FEW = int(os.environ.get("STARPASS_BENCH_INSTRUCTIONS_FEW", "50"))
 MANY = int(os.environ.get("STARPASS_BENCH_INSTRUCTIONS_MANY", "250"))
@@ -102,8 +102,7 @@ def instructions(
 
 
 def main() -> int:
-    if not shutil.which("valgrind"):
-        print("bench: valgrind not found (scripts/setup.sh --bench installs it)", file=sys.stderr)
+    if missing("valgrind"):
         return 1
     promo.DISTINCT_CODES = MANY  # codes 1..MANY: each run starts from the same copy
     cluster, db = start_durable("starpass_instructions")

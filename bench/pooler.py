@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 from app.db.cluster import ALERTS_ROLE
-from bench.common import serving, start_durable, summarize
+from bench.common import missing, serving, start_durable, summarize
 from bench.http import THREADS, TOKEN, WRK_THREAD_IDS, outcomes, prepare
 from tests.harness import role_passwords
 from tests.pooler import PgBouncer
@@ -109,8 +109,7 @@ def wrk(url: str, workdir: Path, offset: int) -> dict[str, float]:
 
 
 def main() -> int:
-    if not shutil.which("wrk"):
-        print("bench: wrk not found (scripts/setup.sh installs it)", file=sys.stderr)
+    if missing("wrk"):
         return 1
     # 1,000 client sockets in wrk and in the server, besides the server's own files.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

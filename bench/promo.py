@@ -36,6 +36,7 @@ from app.libpq import libpq_option
 from bench.common import (
     PEPPER,
     insert_single_use_codes,
+    missing,
     percentile,
     pgbench_transactions,
     start_durable,
@@ -251,8 +252,7 @@ def outcomes(admin_url: str) -> dict[str, int]:
 
 
 def main() -> int:
-    if not shutil.which("pgbench"):
-        print("bench: pgbench not found (it comes with postgresql-client-15)", file=sys.stderr)
+    if missing("pgbench"):
         return 1
     cluster, db = start_durable("starpass_bench")
     workdir = Path(tempfile.mkdtemp(prefix="starpass-bench-"))

@@ -24,7 +24,7 @@ import psycopg
 from app.bot.sandbox import SANDBOX_TOKEN
 from app.bot.webhook import WEBHOOK_PATH
 from app.config import PROJECT_ROOT
-from bench.common import serving, start_durable, summarize
+from bench.common import missing, serving, start_durable, summarize
 from bench.http import CLIENTS, THREADS, WRK_THREAD_IDS, wrk
 from bench.promo import pgbench
 
@@ -81,10 +81,8 @@ def updates(admin_url: str) -> tuple[int, int, int]:
 
 
 def main() -> int:
-    for tool in ("wrk", "pgbench"):
-        if not shutil.which(tool):
-            print(f"bench: {tool} not found (scripts/setup.sh installs it)", file=sys.stderr)
-            return 1
+    if missing("wrk", "pgbench"):
+        return 1
     cluster, db = start_durable("starpass_bench_webhook")
     workdir = Path(tempfile.mkdtemp(prefix="starpass-bench-webhook-"))
     bot_api = subprocess.Popen(

@@ -21,10 +21,8 @@ async def test_a_call_is_one_round_trip(database: ScratchDatabase, tmp_path: Pat
     await pool.open(wait=True)
     trace = tmp_path / "trace"
     try:
-        async with pool.connection() as conn, conn.transaction(force_rollback=True):
-            pass  # the pool has a connection now, checked and idle
         with trace.open("w") as out:
-            async with pool.connection() as conn:
+            async with pool.connection() as conn:  # the pool's one connection, idle after this
                 conn.pgconn.trace(out.fileno())
             row = await api.get_promo_throttle(pool, 424242)
             async with pool.connection() as conn:
